@@ -1,0 +1,208 @@
+/**
+ * The standard JsonLogic operators (jsonlogic.com semantics, as json-logic-js implements them), with the
+ * points where flagd's Go engine differs and we follow it noted inline. Each builder compiles its arguments
+ * once and returns a closure.
+ */
+import type { CompiledRule } from '../types.ts';
+import type { Compiler, OperatorBuilder } from './compile.ts';
+import { buildEndsWith, buildFractional, buildSemVer, buildStartsWith } from './custom.ts';
+import { str, truthy } from './values.ts';
+import { buildMissing, buildMissingSome, buildVar } from './vars.ts';
+
+function all(args: unknown[], c: Compiler, path: string, depth: number, inner: boolean): CompiledRule[] {
+  return args.map((a, i) => c.compile(a, `${path}[${i}]`, depth, inner));
+}
+
+/** Builds an operator over eagerly evaluated arguments, specialised for the common arities. */
+function eager(fn: (values: unknown[]) => unknown): OperatorBuilder {
+  return (args, c, path, depth, inner) => {
+    const fns = all(args, c, path, depth, inner);
+    return (data, env) => {
+      const values = new Array(fns.length);
+      for (let i = 0; i < fns.length; i++) values[i] = fns[i](data, env);
+      return fn(values);
+    };
+  };
+}
+
+function binary(fn: (a: unknown, b: unknown) => unknown): OperatorBuilder {
+  return (args, c, path, depth, inner) => {
+    const [a, b] = all(args, c, path, depth, inner);
+    if (!a || !b) return (data, env) => fn(a ? a(data, env) : undefined, undefined);
+    return (data, env) => fn(a(data, env), b(data, env));
+  };
+}
+
+/** `<` and `<=` also take three arguments: "between" (exclusive / inclusive). */
+function comparison(lt: (a: any, b: any) => boolean): OperatorBuilder {
+  return (args, c, path, depth, inner) => {
+    const fns = all(args, c, path, depth, inner);
+    if (fns.length === 3) {
+      const [a, b, m] = fns;
+      return (data, env) => {
+        const y = b(data, env);
+        return lt(a(data, env), y) && lt(y, m(data, env));
+      };
+    }
+    const [a, b] = fns;
+    if (!a || !b) return () => false;
+    return (data, env) => lt(a(data, env), b(data, env));
+  };
+}
+
+const buildIf: OperatorBuilder = (args, c, path, depth, inner) => {
+  const fns = all(args, c, path, depth, inner);
+  if (fns.length === 3) {
+    const [cond, yes, no] = fns;
+    return (data, env) => (truthy(cond(data, env)) ? yes(data, env) : no(data, env));
+  }
+  return (data, env) => {
+    let i = 0;
+    for (; i < fns.length - 1; i += 2) if (truthy(fns[i](data, env))) return fns[i + 1](data, env);
+    return i === fns.length - 1 ? fns[i](data, env) : null;
+  };
+};
+
+const buildOr: OperatorBuilder = (args, c, path, depth, inner) => {
+  const fns = all(args, c, path, depth, inner);
+  return (data, env) => {
+    let v: unknown = null;
+    for (let i = 0; i < fns.length; i++) {
+      v = fns[i](data, env);
+      if (truthy(v)) return v;
+    }
+    return v;
+  };
+};
+
+const buildAnd: OperatorBuilder = (args, c, path, depth, inner) => {
+  const fns = all(args, c, path, depth, inner);
+  return (data, env) => {
+    let v: unknown = null;
+    for (let i = 0; i < fns.length; i++) {
+      v = fns[i](data, env);
+      if (!truthy(v)) return v;
+    }
+    return v;
+  };
+};
+
+/** map / filter / all / none / some / reduce: the inner rule sees each element as its data. */
+function iterator(kind: 'map' | 'filter' | 'all' | 'none' | 'some'): OperatorBuilder {
+  return (args, c, path, depth, inner) => {
+    if (args.length < 2) c.issue(path, `${kind} takes [array, rule]`);
+    const list = c.compile(args[0], `${path}[0]`, depth, inner);
+    const each = c.compile(args[1], `${path}[1]`, depth, true);
+    return (data, env) => {
+      const arr = list(data, env);
+      const xs = Array.isArray(arr) ? arr : [];
+      switch (kind) {
+        case 'map': return xs.map((x) => each(x, env));
+        case 'filter': return xs.filter((x) => truthy(each(x, env)));
+        case 'all':
+          if (xs.length === 0) return false;
+          for (const x of xs) if (!truthy(each(x, env))) return false;
+          return true;
+        case 'none':
+          for (const x of xs) if (truthy(each(x, env))) return false;
+          return true;
+        case 'some':
+          for (const x of xs) if (truthy(each(x, env))) return true;
+          return false;
+      }
+    };
+  };
+}
+
+const buildReduce: OperatorBuilder = (args, c, path, depth, inner) => {
+  if (args.length < 2) c.issue(path, 'reduce takes [array, rule, initial]');
+  const list = c.compile(args[0], `${path}[0]`, depth, inner);
+  const step = c.compile(args[1], `${path}[1]`, depth, true);
+  const init = args.length > 2 ? c.compile(args[2], `${path}[2]`, depth, inner) : () => null;
+  return (data, env) => {
+    const arr = list(data, env);
+    let acc = init(data, env);
+    if (!Array.isArray(arr)) return acc;
+    for (const current of arr) acc = step({ current, accumulator: acc }, env);
+    return acc;
+  };
+};
+
+function toNum(v: unknown): number {
+  return typeof v === 'number' ? v : parseFloat(v as string);
+}
+
+export const OPERATORS: Record<string, OperatorBuilder> = {
+  var: buildVar,
+  missing: buildMissing,
+  missing_some: buildMissingSome,
+  if: buildIf,
+  '?:': buildIf,
+  // eslint-disable-next-line eqeqeq
+  '==': binary((a, b) => a == b),
+  '===': binary((a, b) => a === b),
+  // eslint-disable-next-line eqeqeq
+  '!=': binary((a, b) => a != b),
+  '!==': binary((a, b) => a !== b),
+  '!': (args, c, path, depth, inner) => {
+    const a = c.compile(args[0], `${path}[0]`, depth, inner);
+    return (data, env) => !truthy(a(data, env));
+  },
+  '!!': (args, c, path, depth, inner) => {
+    const a = c.compile(args[0], `${path}[0]`, depth, inner);
+    return (data, env) => truthy(a(data, env));
+  },
+  or: buildOr,
+  and: buildAnd,
+  '>': comparison((a, b) => a > b),
+  '>=': comparison((a, b) => a >= b),
+  '<': comparison((a, b) => a < b),
+  '<=': comparison((a, b) => a <= b),
+  max: eager((v) => (v.length === 0 ? null : Math.max(...(v as number[])))),
+  min: eager((v) => (v.length === 0 ? null : Math.min(...(v as number[])))),
+  '+': eager((v) => {
+    let s = 0;
+    for (const x of v) s += toNum(x);
+    return s;
+  }),
+  '*': eager((v) => {
+    let p = 1;
+    for (const x of v) p *= toNum(x);
+    return p;
+  }),
+  '-': eager((v) => (v.length === 1 ? -(v[0] as number) : (v[0] as number) - (v[1] as number))),
+  '/': binary((a, b) => (a as number) / (b as number)),
+  '%': binary((a, b) => (a as number) % (b as number)),
+  map: iterator('map'),
+  filter: iterator('filter'),
+  all: iterator('all'),
+  none: iterator('none'),
+  some: iterator('some'),
+  reduce: buildReduce,
+  merge: eager((v) => {
+    const out: unknown[] = [];
+    for (const x of v) if (Array.isArray(x)) out.push(...x); else out.push(x);
+    return out;
+  }),
+  in: binary((a, b) => {
+    if (typeof b === 'string') return b.includes(String(a));
+    return Array.isArray(b) ? b.includes(a) : false;
+  }),
+  cat: eager((v) => {
+    let s = '';
+    for (const x of v) s += str(x);
+    return s;
+  }),
+  substr: eager(([source, start, len]) => {
+    const s = str(source);
+    const from = Number(start) || 0;
+    const begin = from < 0 ? Math.max(0, s.length + from) : from;
+    if (len === undefined || len === null) return s.slice(begin);
+    const n = Number(len);
+    return n < 0 ? s.slice(begin, s.length + n) : s.slice(begin, begin + n);
+  }),
+  fractional: buildFractional,
+  starts_with: buildStartsWith,
+  ends_with: buildEndsWith,
+  sem_ver: buildSemVer,
+};

@@ -1,0 +1,101 @@
+import { WeirError } from '../errors.ts';
+import type { WeirConfig } from '../config/schema.ts';
+import { buildTable, checkWeights, configuredWeights } from '../proxy/table.ts';
+import type { RoutingTable } from '../proxy/table.ts';
+import type { StateStore, WeightOverride } from '../store/types.ts';
+
+export type TableListener = (table: RoutingTable) => void;
+
+/**
+ * The control plane's core: the current config plus live state (weight overrides) → the routing
+ * table, published to every subscriber (the in-process proxy, `weir proxy` streams). Each published
+ * table has a larger version than the last.
+ */
+export class ControlPlane {
+  readonly store: StateStore;
+  readonly #now: () => number;
+  #config: WeirConfig;
+  #overrides: Record<string, WeightOverride> = {};
+  #table: RoutingTable;
+  #listeners = new Set<TableListener>();
+
+  private constructor(config: WeirConfig, store: StateStore, now: () => number) {
+    this.#config = config;
+    this.store = store;
+    this.#now = now;
+    this.#table = buildTable(config, now());
+  }
+
+  /** Loads live state from the store and computes the first table. */
+  static async create(config: WeirConfig, store: StateStore, now: () => number = Date.now): Promise<ControlPlane> {
+    const plane = new ControlPlane(config, store, now);
+    plane.#overrides = await store.getWeightOverrides();
+    await plane.#dropStaleOverrides('startup');
+    plane.#publish();
+    return plane;
+  }
+
+  get config(): WeirConfig {
+    return this.#config;
+  }
+
+  get table(): RoutingTable {
+    return this.#table;
+  }
+
+  get overrides(): Readonly<Record<string, WeightOverride>> {
+    return this.#overrides;
+  }
+
+  subscribe(listener: TableListener): () => void {
+    this.#listeners.add(listener);
+    listener(this.#table);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Applies a new, already validated config. Overrides whose service's configured weights changed are dropped (the file wins). */
+  async applyConfig(config: WeirConfig, actor = 'config'): Promise<void> {
+    const before = Object.keys(this.#config.services);
+    this.#config = config;
+    await this.#dropStaleOverrides(actor);
+    await this.store.appendAudit({ actor, action: 'config.apply', target: '*', before: { services: before }, after: { services: Object.keys(config.services) } });
+    this.#publish();
+  }
+
+  /**
+   * Sets a service's weights (percent per version, summing to 100). Validated against the service;
+   * a failed change applies nothing.
+   */
+  async setWeights(service: string, weights: unknown, actor: string, reason?: string): Promise<RoutingTable> {
+    const route = this.#table.services.find((s) => s.name === service);
+    if (!route) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
+    const problems = checkWeights(route, weights);
+    if (problems.length) throw new WeirError('VALIDATION_FAILED', `invalid weights for ${service}: ${problems.join('; ')}`, { details: { problems } });
+    const full: Record<string, number> = {};
+    for (const v of route.versions) full[v.name] = (weights as Record<string, number>)[v.name] ?? 0;
+    const override: WeightOverride = { weights: full, configWeights: configuredWeights(this.#config.services[service]) };
+    await this.store.setWeights(service, override, { actor, action: 'weights.set', target: service, before: route.weights, after: full, reason });
+    this.#overrides = { ...this.#overrides, [service]: override };
+    this.#publish();
+    return this.#table;
+  }
+
+  async #dropStaleOverrides(actor: string): Promise<void> {
+    const next: Record<string, WeightOverride> = {};
+    for (const [service, o] of Object.entries(this.#overrides)) {
+      const svc = this.#config.services[service];
+      const stale = !svc || JSON.stringify(configuredWeights(svc)) !== JSON.stringify(o.configWeights)
+        || Object.keys(o.weights).some((v) => !(v in svc.versions));
+      if (stale) await this.store.clearWeights(service, { actor, action: 'weights.reset', target: service, before: o.weights, reason: 'the configured weights changed; the config wins' });
+      else next[service] = o;
+    }
+    this.#overrides = next;
+  }
+
+  #publish(): void {
+    const overrides = Object.fromEntries(Object.entries(this.#overrides).map(([k, o]) => [k, o.weights]));
+    const version = Math.max(this.#table.version + 1, this.#now());
+    this.#table = buildTable(this.#config, version, overrides);
+    for (const l of this.#listeners) l(this.#table);
+  }
+}

@@ -1,0 +1,149 @@
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { EventSink, WideEvent } from './schema.ts';
+
+export interface JsonlSinkOptions {
+  /** File to append JSON lines to. */
+  path: string;
+  /** Events held in memory; past this, new events are dropped and counted. */
+  capacity?: number;
+  /** Write at least this often (ms). A crash loses at most this window. */
+  flushIntervalMs?: number;
+  /** Write as soon as this many events are queued. */
+  batchSize?: number;
+}
+
+/**
+ * The access log: a bounded in-memory queue written as JSON lines (one wide event per line) in
+ * batches, off the request path. `push` is O(1) and never blocks; a full queue drops and counts.
+ *
+ * @example
+ *   const sink = await createJsonlSink({ path: '.weir/events.jsonl' });
+ *   sink.push(event);
+ *   await sink.close(); // flushes
+ */
+export async function createJsonlSink(opts: JsonlSinkOptions): Promise<EventSink> {
+  const file = await open(opts.path, 'a', 0o640);
+  return new JsonlSink(file, opts);
+}
+
+class JsonlSink implements EventSink {
+  readonly #file: FileHandle;
+  readonly #capacity: number;
+  readonly #batchSize: number;
+  #queue: WideEvent[] = [];
+  #dropped = 0;
+  #writing: Promise<void> | null = null;
+  #timer: NodeJS.Timeout;
+  #scheduled = false;
+  #closed = false;
+
+  constructor(file: FileHandle, opts: JsonlSinkOptions) {
+    this.#file = file;
+    this.#capacity = opts.capacity ?? 10_000;
+    this.#batchSize = opts.batchSize ?? 1_000;
+    this.#timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 1_000);
+    this.#timer.unref();
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  push(event: WideEvent): void {
+    if (this.#closed || this.#queue.length >= this.#capacity) {
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push(event);
+    if (this.#queue.length >= this.#batchSize && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    if (this.#queue.length === 0) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    let text = '';
+    for (let i = 0; i < batch.length; i++) text += JSON.stringify(batch[i]) + '\n';
+    this.#writing = this.#file.write(text).then(() => undefined, () => {
+      this.#dropped += batch.length; // a full disk loses events, never requests
+    }).finally(() => {
+      this.#writing = null;
+    });
+    await this.#writing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+    this.#closed = true;
+    await this.#file.close();
+  }
+}
+
+/** A sink that keeps nothing (for benchmarks of the bare proxy, and tests). Counts what it was given. */
+export function createNullSink(): EventSink & { received: number } {
+  return {
+    received: 0,
+    dropped: 0,
+    queued: 0,
+    push() {
+      this.received++;
+    },
+    async flush() {},
+    async close() {},
+  };
+}
+
+/** A sink that keeps events in memory (tests, and the in-process event feed of `weir up`). */
+export function createMemorySink(capacity = 100_000): EventSink & { events: WideEvent[] } {
+  let dropped = 0;
+  const events: WideEvent[] = [];
+  return {
+    events,
+    get dropped() {
+      return dropped;
+    },
+    get queued() {
+      return 0;
+    },
+    push(e: WideEvent) {
+      if (events.length >= capacity) dropped++;
+      else events.push(e);
+    },
+    async flush() {},
+    async close() {},
+  };
+}
+
+/** Sends every event to several sinks. */
+export function teeSink(...sinks: EventSink[]): EventSink {
+  return {
+    get dropped() {
+      return sinks.reduce((a, s) => a + s.dropped, 0);
+    },
+    get queued() {
+      return sinks.reduce((a, s) => a + s.queued, 0);
+    },
+    push(e: WideEvent) {
+      for (const s of sinks) s.push(e);
+    },
+    async flush() {
+      await Promise.all(sinks.map((s) => s.flush()));
+    },
+    async close() {
+      await Promise.all(sinks.map((s) => s.close()));
+    },
+  };
+}

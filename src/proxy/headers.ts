@@ -1,0 +1,129 @@
+/**
+ * RFC 9110 proxy hygiene for request and response headers, done in one pass over Node's raw header
+ * array (no intermediate objects). Hop-by-hop headers are removed, Weir's own control headers never
+ * reach an upstream, and `via`, `x-forwarded-*` and `x-request-id` are added.
+ */
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) plus ones undici must not be handed. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization', 'expect', 'http2-settings',
+]);
+
+/** Headers Weir reads and strips: they are for Weir, never for the upstream. */
+const WEIR_CONTROL = new Set(['x-weir-test-token', 'x-weir-version', 'x-weir-traffic']);
+
+export interface ForwardInfo {
+  clientIp: string;
+  proto: 'http' | 'https';
+  requestId: string;
+  /** `test` adds `x-weir-traffic: test` so upstreams can tag test data. */
+  traffic: 'live' | 'test';
+  /** Keep Upgrade/Connection for a WebSocket handshake (undici adds its own). */
+  upgrade?: boolean;
+}
+
+export const VIA = '1.1 weir';
+
+/** Names listed in a Connection header, lower-cased, minus the ordinary ones. */
+function connectionTokens(value: string): string[] {
+  const out: string[] = [];
+  for (const t of value.split(',')) {
+    const n = t.trim().toLowerCase();
+    if (n && n !== 'close' && n !== 'keep-alive' && n !== 'upgrade') out.push(n);
+  }
+  return out;
+}
+
+/** Drops the `weir-version` cookie from a Cookie header value; returns undefined when nothing is left. */
+export function stripWeirCookie(value: string): string | undefined {
+  if (!value.includes('weir-version')) return value;
+  const kept = value.split(';').filter((p) => p.trim().split('=')[0] !== 'weir-version').map((p) => p.trim()).filter(Boolean);
+  return kept.length ? kept.join('; ') : undefined;
+}
+
+/**
+ * Builds the upstream request headers as a flat [name, value, …] array.
+ *
+ * @example
+ *   forwardHeaders(req.rawHeaders, { clientIp: '10.0.0.1', proto: 'http', requestId: 'r1', traffic: 'live' })
+ */
+export function forwardHeaders(raw: string[], info: ForwardInfo): string[] {
+  const out: string[] = [];
+  let xff: string | undefined;
+  let via: string | undefined;
+  let haveProto = false;
+  let haveHost = false;
+  let host: string | undefined;
+  let extraHop: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const lower = name.toLowerCase();
+    const value = raw[i + 1];
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') {
+        const t = connectionTokens(value);
+        if (t.length) (extraHop ??= []).push(...t);
+      }
+      continue;
+    }
+    if (WEIR_CONTROL.has(lower)) continue;
+    switch (lower) {
+      case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
+      case 'via': via = via === undefined ? value : `${via}, ${value}`; continue;
+      case 'x-request-id': continue; // re-added below, exactly once
+      case 'x-forwarded-proto': haveProto = true; break;
+      case 'x-forwarded-host': haveHost = true; break;
+      case 'host': host = value; break;
+      case 'cookie': {
+        const c = stripWeirCookie(value);
+        if (c === undefined) continue;
+        out.push(name, c);
+        continue;
+      }
+    }
+    out.push(name, value);
+  }
+  if (extraHop) {
+    // Rare: headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+    for (let i = out.length - 2; i >= 0; i -= 2) if (extraHop.includes(out[i].toLowerCase())) out.splice(i, 2);
+  }
+  out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`);
+  if (!haveProto) out.push('x-forwarded-proto', info.proto);
+  if (!haveHost && host !== undefined) out.push('x-forwarded-host', host);
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  out.push('x-request-id', info.requestId);
+  if (info.traffic === 'test') out.push('x-weir-traffic', 'test');
+  return out;
+}
+
+/**
+ * Filters upstream response headers for the client: hop-by-hop removed, `via` added. Returns the
+ * flat array Node's `writeHead` accepts and the content-length, if the upstream gave one.
+ */
+export function responseHeaders(raw: ReadonlyArray<Buffer | string>): { headers: string[]; contentLength: number } {
+  const out: string[] = [];
+  let contentLength = -1;
+  let via: string | undefined;
+  let extraHop: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString();
+    const lower = name.toLowerCase();
+    const value = raw[i + 1].toString('latin1');
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') {
+        const t = connectionTokens(value);
+        if (t.length) (extraHop ??= []).push(...t);
+      }
+      continue;
+    }
+    if (lower === 'via') { via = via === undefined ? value : `${via}, ${value}`; continue; }
+    if (lower === 'content-length') contentLength = Number(value);
+    out.push(name, value);
+  }
+  if (extraHop) {
+    for (let i = out.length - 2; i >= 0; i -= 2) if (extraHop.includes(out[i].toLowerCase())) out.splice(i, 2);
+  }
+  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return { headers: out, contentLength };
+}

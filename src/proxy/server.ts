@@ -1,0 +1,263 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket, AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
+import type { EventSink, WideEvent } from '../events/schema.ts';
+import { forwardHeaders } from './headers.ts';
+import { chooseVersion } from './split.ts';
+import type { SplitChoice } from './split.ts';
+import { Exchange, sendError, pathOf, stickyHash, classifyError } from './exchange.ts';
+import type { ExchangeHost } from './exchange.ts';
+import { compileTable, hostOnly, matchService } from './runtime.ts';
+import type { RuntimeTable, RuntimeService, VersionStats } from './runtime.ts';
+import type { RoutingTable } from './table.ts';
+import { InstanceRegistry, pickInstance } from './upstream.ts';
+
+/** Published once per finished request with its wide event, when anyone subscribes (free otherwise). */
+export const requestEndChannel = channel('weir:proxy:request:end');
+
+export interface ProxyOptions {
+  table: RoutingTable;
+  sink: EventSink;
+  /** Wall clock in ms (events' timestamps, ejection cool-downs). */
+  now?: () => number;
+  /** Randomness in [0, 1) for unsticky splits. */
+  random?: () => number;
+  /** Request headers recorded on events as `http.request.header.<name>`. */
+  captureHeaders?: string[];
+  rawStickyKey?: boolean;
+  /** Largest request head; Node answers 431 above it. */
+  maxHeaderBytes?: number;
+  /** Called for each finished request's event, after the sink (metrics, live counters). */
+  onEvent?: (event: WideEvent) => void;
+}
+
+export interface ProxyStats {
+  tableVersion: number;
+  inflight: number;
+  requests: number;
+  versions: Map<string, VersionStats>;
+}
+
+/**
+ * The data plane: an HTTP/1.1 reverse proxy that routes each request to a version of a service by
+ * the current routing table, forwards it with undici, and records one wide event.
+ *
+ * @example
+ *   const proxy = createProxy({ table, sink });
+ *   const { port } = await proxy.listen(8080, '127.0.0.1');
+ *   proxy.setTable(nextTable);   // atomic, between requests
+ *   await proxy.close(10_000);   // drain in-flight requests for up to 10 s
+ */
+export function createProxy(opts: ProxyOptions): Proxy {
+  return new Proxy(opts);
+}
+
+export class Proxy implements ExchangeHost {
+  readonly server: Server;
+  readonly registry = new InstanceRegistry();
+  readonly #stats = new Map<string, VersionStats>();
+  readonly #sink: EventSink;
+  readonly #random: () => number;
+  readonly #onEvent: ((e: WideEvent) => void) | undefined;
+  readonly now: () => number;
+  readonly captureHeaders: readonly string[];
+  readonly rawStickyKey: boolean;
+  #table: RuntimeTable;
+  #requests = 0;
+  #inflight = 0;
+  #idle: (() => void) | undefined;
+  #sockets = new Set<Socket>();
+  draining = false;
+
+  constructor(opts: ProxyOptions) {
+    this.#sink = opts.sink;
+    this.now = opts.now ?? Date.now;
+    this.#random = opts.random ?? Math.random;
+    this.#onEvent = opts.onEvent;
+    this.captureHeaders = (opts.captureHeaders ?? []).map((h) => h.toLowerCase());
+    this.rawStickyKey = opts.rawStickyKey ?? false;
+    this.#table = compileTable(opts.table, this.registry, this.#stats);
+    this.server = createServer({
+      maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
+      keepAliveTimeout: 65_000,
+      // Long uploads are fine; slow-loris heads are not (headersTimeout stays at Node's 60 s).
+      requestTimeout: 0,
+      noDelay: true,
+    }, (req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('connection', (s: Socket) => {
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST';
+      const body = JSON.stringify({ error: { code, message: err.code === 'HPE_HEADER_OVERFLOW' ? 'request headers are too large' : 'malformed HTTP request' } });
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    });
+  }
+
+  /** Swaps the routing table atomically; requests already in flight finish on the table they started with. */
+  setTable(table: RoutingTable): void {
+    if (table.version < this.#table.version) return;
+    const next = compileTable(table, this.registry, this.#stats);
+    this.#table = next;
+    void this.registry.retain(next.instances);
+  }
+
+  get table(): RuntimeTable {
+    return this.#table;
+  }
+
+  stats(): ProxyStats {
+    return { tableVersion: this.#table.version, inflight: this.#inflight, requests: this.#requests, versions: this.#stats };
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const startMs = performance.now();
+    const startedAt = this.now();
+    this.#requests++;
+    this.#inflight++;
+    if (this.draining) res.shouldKeepAlive = false;
+    const url = req.url ?? '/';
+    const headers = req.headers;
+    const svc = matchService(this.#table, hostOnly(headers.host), url);
+    const requestId = (headers['x-request-id'] as string | undefined) || randomUUID();
+    if (!svc) {
+      const status = sendError(res, 'NO_ROUTE', `no service matches ${headers.host ?? ''}${pathOf(url)}`, requestId);
+      this.finishBare(req, startedAt, startMs, requestId, status, 'NO_ROUTE', undefined);
+      return;
+    }
+    const clientIp = req.socket.remoteAddress ?? '';
+    const choice = chooseVersion(svc.split, { headers, url, clientIp }, this.#random);
+    const version = svc.versions.get(choice.version)!;
+    const fwd = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
+    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs).start();
+  }
+
+  /** Called by each Exchange exactly once. */
+  finish(_ex: Exchange, event: WideEvent): void {
+    this.#inflight--;
+    this.#sink.push(event);
+    this.#onEvent?.(event);
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish(event);
+    if (this.#inflight === 0 && this.#idle) this.#idle();
+  }
+
+  /** Records an event for a request that never reached a version (no route, bad upgrade). */
+  finishBare(req: IncomingMessage, startedAt: number, startMs: number, requestId: string, status: number, code: string, svc: RuntimeService | undefined, choice?: SplitChoice): void {
+    const event: WideEvent = {
+      timestamp: startedAt,
+      'request.id': requestId,
+      'service.name': svc?.route.name ?? '',
+      'service.version': choice?.version,
+      'http.request.method': req.method ?? 'GET',
+      'url.path': pathOf(req.url ?? '/'),
+      'http.route': svc?.routeLabel,
+      'http.response.status_code': status,
+      duration_ms: Math.round((performance.now() - startMs) * 1000) / 1000,
+      'weir.decision': choice?.reason,
+      'weir.traffic': choice?.traffic ?? 'live',
+      'http.request.body.size': 0,
+      'http.response.body.size': 0,
+      'error.type': code,
+      'client.address': req.socket.remoteAddress,
+      'user_agent.original': req.headers['user-agent'],
+      'weir.sticky_key_hash': choice?.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
+    };
+    this.#inflight--;
+    this.#sink.push(event);
+    this.#onEvent?.(event);
+    if (requestEndChannel.hasSubscribers) requestEndChannel.publish(event);
+    if (this.#inflight === 0 && this.#idle) this.#idle();
+  }
+
+  /** HTTP/1.1 upgrades (WebSocket): routed like any request, then bytes are piped both ways. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const startMs = performance.now();
+    const startedAt = this.now();
+    this.#requests++;
+    this.#inflight++;
+    const url = req.url ?? '/';
+    const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
+    const reject = (status: number, code: string, message: string, svc?: RuntimeService, choice?: SplitChoice) => {
+      const body = JSON.stringify({ error: { code, message, requestId } });
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      this.finishBare(req, startedAt, startMs, requestId, status, code, svc, choice);
+    };
+    const svc = matchService(this.#table, hostOnly(req.headers.host), url);
+    if (!svc) return reject(404, 'NO_ROUTE', `no service matches ${pathOf(url)}`);
+    const clientIp = req.socket.remoteAddress ?? '';
+    const choice = chooseVersion(svc.split, { headers: req.headers, url, clientIp }, this.#random);
+    const version = svc.versions.get(choice.version)!;
+    const inst = pickInstance(version.instances, this.now(), version.cursor);
+    if (!inst) return reject(503, 'UPSTREAM_UNAVAILABLE', 'no instance available', svc, choice);
+    const headers = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic, upgrade: true });
+    const protocol = String(req.headers.upgrade ?? 'websocket');
+    socket.on('error', () => socket.destroy());
+    inst.pool.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol }).then(({ headers: up, socket: upstream }) => {
+      let head101 = 'HTTP/1.1 101 Switching Protocols\r\n';
+      for (const [k, v] of Object.entries(up)) {
+        for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined) head101 += `${k}: ${one}\r\n`;
+      }
+      socket.write(`${head101}\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+      version.stats.requests++;
+      const event: WideEvent = {
+        timestamp: startedAt, 'request.id': requestId, 'service.name': svc.route.name, 'service.version': version.name,
+        'http.request.method': req.method ?? 'GET', 'url.path': pathOf(url), 'http.route': svc.routeLabel,
+        'http.response.status_code': 101, duration_ms: Math.round((performance.now() - startMs) * 1000) / 1000,
+        'weir.decision': choice.reason, 'weir.traffic': choice.traffic, 'upstream.address': inst.address,
+        'http.request.body.size': 0, 'http.response.body.size': 0, 'client.address': clientIp,
+      };
+      this.#inflight--;
+      this.#sink.push(event);
+      this.#onEvent?.(event);
+    }, (err: unknown) => {
+      const { code, message } = classifyError(err);
+      reject(502, code, message, svc, choice);
+    });
+  }
+
+  /**
+   * Graceful stop: no new connections, idle keep-alive connections closed, in-flight requests given up
+   * to `drainMs` to finish (their responses carry `connection: close`), then everything is closed.
+   */
+  async close(drainMs = 10_000): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, drainMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.server.closeAllConnections();
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+    await this.registry.closeAll();
+  }
+}

@@ -1,0 +1,159 @@
+import { mkdirSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { resolve, join, dirname, basename } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { WeirConfig } from '../config/schema.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { ControlPlane } from '../control/plane.ts';
+import { createControlServer, listenOn } from '../control/server.ts';
+import { createServicesRoutes } from '../control/services-routes.ts';
+import type { ApiRoute } from '../control/route.ts';
+import { adminToken } from '../control/tokens.ts';
+import { sendJson } from '../control/http.ts';
+import { createJsonlSink, createNullSink, teeSink } from '../events/jsonl-sink.ts';
+import type { EventSink } from '../events/schema.ts';
+import { createProxy } from '../proxy/server.ts';
+import type { Proxy } from '../proxy/server.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { WeirError } from '../errors.ts';
+
+export interface UpOptions {
+  configPath: string;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Override proxy/control listen addresses (tests use port 0). */
+  proxyListen?: string;
+  controlListen?: string;
+  dataDir?: string;
+  /** Watch the config file and reload on change (SIGHUP always reloads). */
+  watchConfig?: boolean;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface Weir {
+  config: WeirConfig;
+  plane: ControlPlane;
+  proxy: Proxy;
+  control: Server;
+  proxyAddress: AddressInfo;
+  controlAddress: AddressInfo;
+  dataDir: string;
+  token: string;
+  tokenCreated: boolean;
+  sink: EventSink;
+  /** Re-reads the config file; an invalid file is refused with its errors and the old config stays. */
+  reload(actor?: string): Promise<{ ok: true } | { ok: false; error: WeirError }>;
+  /** Graceful stop: drain the proxy, flush events, close stores. */
+  close(drainMs?: number): Promise<void>;
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  let host = listen.slice(0, i);
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return { host, port: Number(listen.slice(i + 1)) };
+}
+
+/**
+ * Starts everything in one process on embedded defaults: the control plane (SQLite state in dataDir),
+ * the control API, the proxy, and the event sink.
+ *
+ * @example
+ *   const weir = await startWeir({ configPath: 'weir.yaml', env: process.env, cwd: process.cwd() });
+ *   console.log(`proxy on ${weir.proxyAddress.port}`);
+ */
+export async function startWeir(opts: UpOptions): Promise<Weir> {
+  const log = opts.log ?? (() => {});
+  const now = opts.now ?? Date.now;
+  const configPath = resolve(opts.cwd, opts.configPath);
+  let config = loadConfigFile(configPath, opts.env);
+  const dataDir = resolve(dirname(configPath), opts.dataDir ?? config.dataDir ?? '.weir');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = openSqliteStore(join(dataDir, 'state.db'), now);
+  const plane = await ControlPlane.create(config, store, now);
+  const ev = config.events ?? {};
+  const sinks: EventSink[] = [];
+  if (ev.accessLog !== false) {
+    sinks.push(await createJsonlSink({ path: join(dataDir, 'events.jsonl'), capacity: ev.bufferSize, flushIntervalMs: ev.flushInterval }));
+  }
+  const sink = sinks.length === 1 ? sinks[0] : sinks.length ? teeSink(...sinks) : createNullSink();
+  const proxy = createProxy({
+    table: plane.table,
+    sink,
+    now,
+    captureHeaders: ev.captureHeaders,
+    rawStickyKey: ev.rawStickyKey,
+    maxHeaderBytes: config.proxy?.maxHeaderBytes,
+  });
+  plane.subscribe((t) => proxy.setTable(t));
+  const { token, created } = adminToken(dataDir, opts.env);
+  let ready = false;
+  const routes: ApiRoute[] = [
+    { method: 'GET', path: '/healthz', scope: 'public', handler: (_q, res) => sendJson(res, 200, { status: 'ok' }) },
+    {
+      method: 'GET', path: '/readyz', scope: 'public',
+      handler: (_q, res) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', tableVersion: plane.table.version }),
+    },
+    ...createServicesRoutes(plane, () => proxy, now),
+  ];
+  const control = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }] });
+  const pl = splitListen(opts.proxyListen ?? config.proxy?.listen ?? '127.0.0.1:8080');
+  const cl = splitListen(opts.controlListen ?? config.control?.listen ?? '127.0.0.1:8081');
+  let proxyAddress: AddressInfo;
+  let controlAddress: AddressInfo;
+  try {
+    controlAddress = await listenOn(control, cl.port, cl.host);
+    proxyAddress = await proxy.listen(pl.port, pl.host);
+  } catch (cause) {
+    control.close();
+    await store.close();
+    const e = cause as NodeJS.ErrnoException;
+    throw new WeirError('CONFIG_INVALID', e.code === 'EADDRINUSE' ? `address in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} — stop what runs there or change proxy.listen / control.listen` : e.message, { cause });
+  }
+  ready = true;
+
+  const reload = async (actor = 'config'): Promise<{ ok: true } | { ok: false; error: WeirError }> => {
+    try {
+      const next = loadConfigFile(configPath, opts.env);
+      config = next;
+      await plane.applyConfig(next, actor);
+      log(`weir: config reloaded (table ${plane.table.version})`);
+      return { ok: true };
+    } catch (err) {
+      const error = err instanceof WeirError ? err : new WeirError('CONFIG_INVALID', (err as Error).message);
+      log(`weir: config NOT reloaded, keeping the running one:\n${error.message}`);
+      return { ok: false, error };
+    }
+  };
+
+  let watcher: FSWatcher | undefined;
+  if (opts.watchConfig) {
+    let timer: NodeJS.Timeout | undefined;
+    // Watch the directory: editors replace files by rename, which a file watch would lose.
+    watcher = watch(dirname(configPath), (_evt, name) => {
+      if (name !== basename(configPath)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload('config-watch'), 100);
+    });
+    watcher.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    get config() { return config; },
+    plane, proxy, control, proxyAddress, controlAddress, dataDir, token, tokenCreated: created, sink, reload,
+    close(drainMs = config.proxy?.drainTimeout ?? 10_000) {
+      closing ??= (async () => {
+        ready = false;
+        watcher?.close();
+        await proxy.close(drainMs);
+        await new Promise<void>((r) => { control.close(() => r()); control.closeAllConnections(); });
+        await sink.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { DatabaseSync } from 'node:sqlite';
+import type { AuditEntry, AuditInput, StateStore, WeightOverride } from './types.ts';
+
+/** Schema migrations, applied in order, each once (recorded in schema_migrations). */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE service_weights (
+     service TEXT PRIMARY KEY,
+     weights TEXT NOT NULL,
+     config_weights TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     before TEXT,
+     after TEXT,
+     reason TEXT
+   );
+   CREATE INDEX audit_target ON audit(target, id);`,
+];
+
+/**
+ * The embedded state store: one SQLite file in WAL mode with synchronous=FULL, so a committed change
+ * survives a crash or power loss.
+ *
+ * @example
+ *   const store = openSqliteStore('.weir/state.db', Date.now);
+ */
+export function openSqliteStore(path: string, now: () => number = Date.now): StateStore {
+  const db = new DatabaseSync(path);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+  MIGRATIONS.forEach((sql, i) => {
+    if (applied.has(i + 1)) return;
+    db.exec('BEGIN');
+    try {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, now());
+      db.exec('COMMIT');
+    } catch (e) {
+      db.exec('ROLLBACK');
+      throw e;
+    }
+  });
+  return new SqliteStore(db, now);
+}
+
+class SqliteStore implements StateStore {
+  readonly #db: DatabaseSync;
+  readonly #now: () => number;
+
+  constructor(db: DatabaseSync, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (e) {
+      this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  #insertAudit(e: AuditInput): AuditEntry {
+    const at = this.#now();
+    const r = this.#db.prepare('INSERT INTO audit (at, actor, action, target, before, after, reason) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      at, e.actor, e.action, e.target, e.before === undefined ? null : JSON.stringify(e.before), e.after === undefined ? null : JSON.stringify(e.after), e.reason ?? null);
+    return { ...e, id: Number(r.lastInsertRowid), at };
+  }
+
+  async getWeightOverrides(): Promise<Record<string, WeightOverride>> {
+    const rows = this.#db.prepare('SELECT service, weights, config_weights FROM service_weights').all() as Array<{ service: string; weights: string; config_weights: string }>;
+    return Object.fromEntries(rows.map((r) => [r.service, { weights: JSON.parse(r.weights), configWeights: JSON.parse(r.config_weights) }]));
+  }
+
+  async setWeights(service: string, o: WeightOverride, audit: AuditInput): Promise<void> {
+    this.#tx(() => {
+      this.#db.prepare(`INSERT INTO service_weights (service, weights, config_weights, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(service) DO UPDATE SET weights = excluded.weights, config_weights = excluded.config_weights, updated_at = excluded.updated_at`)
+        .run(service, JSON.stringify(o.weights), JSON.stringify(o.configWeights), this.#now());
+      this.#insertAudit(audit);
+    });
+  }
+
+  async clearWeights(service: string, audit: AuditInput): Promise<void> {
+    this.#tx(() => {
+      this.#db.prepare('DELETE FROM service_weights WHERE service = ?').run(service);
+      this.#insertAudit(audit);
+    });
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+    return this.#insertAudit(entry);
+  }
+
+  async listAudit(filter: { target?: string; limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (filter.target !== undefined) { where.push('target = ?'); args.push(filter.target); }
+    if (filter.before !== undefined) { where.push('id < ?'); args.push(filter.before); }
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    args.push(Math.min(filter.limit ?? 100, 1000));
+    const rows = this.#db.prepare(sql).all(...args) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      id: Number(r.id), at: Number(r.at), actor: String(r.actor), action: String(r.action), target: String(r.target),
+      before: r.before === null ? undefined : JSON.parse(String(r.before)),
+      after: r.after === null ? undefined : JSON.parse(String(r.after)),
+      reason: r.reason === null ? undefined : String(r.reason),
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.#db.close();
+  }
+}

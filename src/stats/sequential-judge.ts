@@ -1,0 +1,175 @@
+/**
+ * Weir's sequential canary judge: anytime-valid tests that may be checked at every analysis interval
+ * and fail a bad canary early without inflating false alarms.
+ *
+ * - errors: the canary's share of errors against its share of traffic, one-sided Dirichlet/Beta
+ *   mixture e-process (Lindon & Malek 2022), level alpha/2;
+ * - latency: mSPRT with its normal-mixture confidence sequence on mean ln(latency) (Johari et al.
+ *   2022; Howard et al. 2021), level alpha/2, failing only when the whole sequence lies above
+ *   ln(1 + allowedLatencyIncrease);
+ * - sample ratio: the same multinomial test on request counts at `srmAlpha`; a mismatch makes the
+ *   comparison invalid rather than failing the canary.
+ *
+ * By the union bound the chance that an A/A canary is ever failed, however often it is checked, is at
+ * most alpha.
+ */
+import type { MeanSummary } from './sequential-means.ts';
+import { msprt } from './sequential-means.ts';
+import { multinomialSequentialTest } from './sequential-multinomial.ts';
+
+/** Cumulative data of the two arms since the canary step began. */
+export interface SequentialCanaryInput {
+  requests: { baseline: number; canary: number };
+  errors: { baseline: number; canary: number };
+  /** Summaries of ln(latency) per arm, cumulative; omit to skip the latency test. */
+  logLatency?: { baseline: MeanSummary; canary: MeanSummary };
+}
+
+/** Settings of the sequential judge. */
+export interface SequentialCanaryConfig {
+  /** Canary's share of the traffic the two arms receive (e.g. 0.5 for equal arms, 0.05 for 95/5). */
+  canaryShare: number;
+  /** Overall false-failure budget, split equally between errors and latency (default 0.01). */
+  alpha?: number;
+  /** Dirichlet/Beta prior concentration of the error test (default 10). */
+  concentration?: number;
+  /** Mixing standard deviation of the latency mSPRT on ln(latency) (default 0.1). */
+  latencyMixingSd?: number;
+  /** Fail on latency only if the ratio is surely above 1 + this (default 0). */
+  allowedLatencyIncrease?: number;
+  /** Level of the sample-ratio-mismatch check (default 0.001). */
+  srmAlpha?: number;
+}
+
+/** Running state between checks: the always-valid p-values so far. */
+export interface SequentialCanaryState {
+  errorsPValue: number;
+  latencyPValue: number;
+  srmPValue: number;
+}
+
+/** Initial state for a new canary step. */
+export const INITIAL_SEQUENTIAL_STATE: SequentialCanaryState = Object.freeze({
+  errorsPValue: 1,
+  latencyPValue: 1,
+  srmPValue: 1,
+});
+
+/** Decision of one check: fail now, keep going, or the comparison is invalid (sample ratio mismatch). */
+export type SequentialDecision = 'fail' | 'continue' | 'invalid';
+
+/** Result of {@link judgeSequentialCanary}. */
+export interface SequentialCanaryJudgement {
+  decision: SequentialDecision;
+  reasons: string[];
+  errors: { pValue: number; canaryShareOfErrors: number; expectedShare: number; rateRatio: number; failed: boolean };
+  latency: {
+    pValue: number;
+    /** Estimated canary / baseline ratio of geometric-mean latency. */
+    ratio: number;
+    /** Anytime-valid interval for that ratio. */
+    ratioLower: number;
+    ratioUpper: number;
+    failed: boolean;
+  } | null;
+  srm: { pValue: number; mismatch: boolean };
+  /** Pass to the next check. */
+  state: SequentialCanaryState;
+}
+
+/**
+ * One check of Weir's sequential canary judge on cumulative data. Call it at every analysis interval
+ * with the state it returned last time; 'fail' is final.
+ * @example
+ * let state = INITIAL_SEQUENTIAL_STATE;
+ * const r = judgeSequentialCanary(
+ *   { requests: { baseline: 4000, canary: 4000 }, errors: { baseline: 40, canary: 95 } },
+ *   { canaryShare: 0.5 },
+ *   state,
+ * );
+ * state = r.state;
+ * r.decision; // 'fail'
+ */
+export function judgeSequentialCanary(
+  input: SequentialCanaryInput,
+  config: SequentialCanaryConfig,
+  previous: SequentialCanaryState = INITIAL_SEQUENTIAL_STATE,
+): SequentialCanaryJudgement {
+  const alpha = config.alpha ?? 0.01;
+  const testAlpha = input.logLatency ? alpha / 2 : alpha;
+  const shares = [1 - config.canaryShare, config.canaryShare];
+  const reasons: string[] = [];
+
+  const srm = multinomialSequentialTest(
+    [input.requests.baseline, input.requests.canary],
+    shares,
+    { alpha: config.srmAlpha ?? 0.001, concentration: config.concentration ?? 10 },
+    { pValue: previous.srmPValue },
+  );
+
+  const errorTest = multinomialSequentialTest(
+    [input.errors.baseline, input.errors.canary],
+    shares,
+    { alpha: testAlpha, concentration: config.concentration ?? 10, alternative: 'greater', arm: 1 },
+    { pValue: previous.errorsPValue },
+  );
+  const baselineRate = input.requests.baseline > 0 ? input.errors.baseline / input.requests.baseline : Number.NaN;
+  const canaryRate = input.requests.canary > 0 ? input.errors.canary / input.requests.canary : Number.NaN;
+  const errors = {
+    pValue: errorTest.pValue,
+    canaryShareOfErrors: errorTest.observedShares[1],
+    expectedShare: config.canaryShare,
+    rateRatio: canaryRate / baselineRate,
+    failed: errorTest.reject,
+  };
+  if (errors.failed) {
+    reasons.push(
+      `canary has ${(100 * errors.canaryShareOfErrors).toFixed(1)}% of errors on ${(100 * config.canaryShare).toFixed(1)}% of traffic (always-valid p = ${errors.pValue.toPrecision(3)})`,
+    );
+  }
+
+  let latency: SequentialCanaryJudgement['latency'] = null;
+  let latencyPValue = previous.latencyPValue;
+  if (input.logLatency) {
+    const m = msprt(
+      input.logLatency.baseline,
+      input.logLatency.canary,
+      { alpha: testAlpha, mixingSd: config.latencyMixingSd ?? 0.1 },
+      { pValue: previous.latencyPValue },
+    );
+    latencyPValue = m.pValue;
+    const threshold = Math.log1p(config.allowedLatencyIncrease ?? 0);
+    const failed = m.reject && m.lower > threshold;
+    latency = {
+      pValue: m.pValue,
+      ratio: Math.exp(m.difference),
+      ratioLower: Math.exp(m.lower),
+      ratioUpper: Math.exp(m.upper),
+      failed,
+    };
+    if (failed) {
+      reasons.push(
+        `canary latency is ${latency.ratio.toFixed(3)}× baseline (anytime-valid interval ${latency.ratioLower.toFixed(3)}–${latency.ratioUpper.toFixed(3)})`,
+      );
+    }
+  }
+
+  const mismatch = srm.reject;
+  let decision: SequentialDecision = 'continue';
+  if (mismatch) {
+    decision = 'invalid';
+    reasons.unshift(
+      `sample ratio mismatch: canary has ${(100 * srm.observedShares[1]).toFixed(2)}% of requests, expected ${(100 * config.canaryShare).toFixed(2)}% (p = ${srm.pValue.toPrecision(3)})`,
+    );
+  } else if (errors.failed || latency?.failed) {
+    decision = 'fail';
+  }
+  return {
+    decision,
+    reasons,
+    errors,
+    latency,
+    srm: { pValue: srm.pValue, mismatch },
+    state: { errorsPValue: errorTest.pValue, latencyPValue, srmPValue: srm.pValue },
+  };
+}

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlagdCore } from '@openfeature/flagd-core';
-import type { FlagValueType, Logger } from '@openfeature/core';
+import type { EvaluationContext, FlagValueType, Logger } from '@openfeature/core';
 import { loadFlagSet, formatFlagIssues } from '../../src/flags/load.ts';
 import { resolveTyped } from '../../src/flags/evaluate.ts';
-import type { FlagType, FlagValue } from '../../src/flags/types.ts';
+import type { FlagType, FlagValue, TypedResolution } from '../../src/flags/types.ts';
+import type { ResolutionDetails } from '@openfeature/core';
 import { context, flagSet, pick, rng } from './gen.ts';
 
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {} };
@@ -24,11 +25,11 @@ test('agrees with @openfeature/flagd-core on value, variant, reason and error co
     for (let c = 0; c < 25; c++) {
       const ctx = context(r);
       for (const key of Object.keys(doc.flags)) {
-        const own = loaded.set.flags.get(key)!;
+        const own: { type: FlagType } = loaded.set.flags.get(key)!;
         // mostly the flag's own type; sometimes another, to exercise TYPE_MISMATCH
         const type: FlagType = r() < 0.85 ? own.type : pick(r, ['boolean', 'string', 'number', 'object'] as const);
-        const mine = resolveTyped(loaded.set, key, type, DEFAULTS[type], ctx, now);
-        const theirs = core.resolve(type as FlagValueType, key, DEFAULTS[type], ctx);
+        const mine: TypedResolution<FlagValue> = resolveTyped(loaded.set, key, type, DEFAULTS[type], ctx, now);
+        const theirs: ResolutionDetails<FlagValue> = core.resolve(type as FlagValueType, key, DEFAULTS[type], ctx as EvaluationContext);
         const where = `set ${s} flag ${key} (${type}) ctx ${JSON.stringify(ctx)}\nrule ${JSON.stringify((doc.flags[key] as { targeting?: unknown }).targeting)}`;
         assert.deepEqual(mine.value, theirs.value, `value: ${where}`);
         assert.equal(mine.reason, theirs.reason, `reason: ${where}`);

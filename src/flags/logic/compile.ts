@@ -23,6 +23,8 @@ export const DEFAULT_LOGIC_LIMITS: LogicLimits = { maxDepth: 40, maxNodes: 20_00
 export interface Compiler {
   compile(node: unknown, path: string, depth: number, inner: boolean): CompiledRule;
   issue(path: string, message: string): void;
+  /** Path of argument `i` under an operator: `if[1]`, or just `!` when the argument was not written as an array. */
+  at(path: string, i: number): string;
   /** Set when a rule reads `$flagd.timestamp`, so the evaluator only reads the clock when needed. */
   usesTimestamp: boolean;
 }
@@ -70,8 +72,12 @@ export function compileLogic(
   let tooBig = false;
   let inRef = false;
   const before = issues.length;
+  const scalarArgs = new Set<string>();
   const c: Compiler = {
     usesTimestamp: false,
+    at(p, i) {
+      return i === 0 && scalarArgs.has(p) ? p : `${p}[${i}]`;
+    },
     issue(p, message) {
       issues.push({ path: p, message });
     },
@@ -122,6 +128,7 @@ export function compileLogic(
         return constant(null);
       }
       const args = Array.isArray(raw) ? raw : [raw];
+      if (!Array.isArray(raw)) scalarArgs.add(`${p}.${op}`);
       return build(args, c, `${p}.${op}`, depth + 1, inner);
     },
   };

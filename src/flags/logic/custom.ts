@@ -11,7 +11,7 @@ import { compareSemVer, parseSemVer } from './semver.ts';
 const MAX_INT32 = 2147483647;
 
 function argsOf(args: unknown[], c: Compiler, path: string, depth: number, inner: boolean): CompiledRule[] {
-  return args.map((a, i) => c.compile(a, `${path}[${i}]`, depth, inner));
+  return args.map((a, i) => c.compile(a, c.at(path, i), depth, inner));
 }
 
 /**
@@ -120,7 +120,7 @@ export function semVerOp(actual: unknown, op: unknown, target: unknown): boolean
 export const buildSemVer: OperatorBuilder = (args, c, path, depth, inner) => {
   if (args.length !== 3) c.issue(path, 'sem_ver takes [version, operator, version], e.g. [{"var": "appVersion"}, ">=", "1.2.0"]');
   else if (typeof args[1] === 'string' && !SEMVER_OPS.has(args[1])) {
-    c.issue(`${path}[1]`, `unknown sem_ver operator "${args[1]}" — use one of ${[...SEMVER_OPS].join(' ')}`);
+    c.issue(c.at(path, 1), `unknown sem_ver operator "${args[1]}" — use one of ${[...SEMVER_OPS].join(' ')}`);
   }
   const [a, op, b] = argsOf(args, c, path, depth, inner);
   return (data, env) => semVerOp(a(data, env), op(data, env), b(data, env));

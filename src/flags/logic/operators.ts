@@ -10,7 +10,7 @@ import { str, truthy } from './values.ts';
 import { buildMissing, buildMissingSome, buildVar } from './vars.ts';
 
 function all(args: unknown[], c: Compiler, path: string, depth: number, inner: boolean): CompiledRule[] {
-  return args.map((a, i) => c.compile(a, `${path}[${i}]`, depth, inner));
+  return args.map((a, i) => c.compile(a, c.at(path, i), depth, inner));
 }
 
 /** Builds an operator over eagerly evaluated arguments, specialised for the common arities. */
@@ -91,8 +91,8 @@ const buildAnd: OperatorBuilder = (args, c, path, depth, inner) => {
 function iterator(kind: 'map' | 'filter' | 'all' | 'none' | 'some'): OperatorBuilder {
   return (args, c, path, depth, inner) => {
     if (args.length < 2) c.issue(path, `${kind} takes [array, rule]`);
-    const list = c.compile(args[0], `${path}[0]`, depth, inner);
-    const each = c.compile(args[1], `${path}[1]`, depth, true);
+    const list = c.compile(args[0], c.at(path, 0), depth, inner);
+    const each = c.compile(args[1], c.at(path, 1), depth, true);
     return (data, env) => {
       const arr = list(data, env);
       const xs = Array.isArray(arr) ? arr : [];
@@ -116,9 +116,9 @@ function iterator(kind: 'map' | 'filter' | 'all' | 'none' | 'some'): OperatorBui
 
 const buildReduce: OperatorBuilder = (args, c, path, depth, inner) => {
   if (args.length < 2) c.issue(path, 'reduce takes [array, rule, initial]');
-  const list = c.compile(args[0], `${path}[0]`, depth, inner);
-  const step = c.compile(args[1], `${path}[1]`, depth, true);
-  const init = args.length > 2 ? c.compile(args[2], `${path}[2]`, depth, inner) : () => null;
+  const list = c.compile(args[0], c.at(path, 0), depth, inner);
+  const step = c.compile(args[1], c.at(path, 1), depth, true);
+  const init = args.length > 2 ? c.compile(args[2], c.at(path, 2), depth, inner) : () => null;
   return (data, env) => {
     const arr = list(data, env);
     let acc = init(data, env);
@@ -145,11 +145,11 @@ export const OPERATORS: Record<string, OperatorBuilder> = {
   '!=': binary((a, b) => a != b),
   '!==': binary((a, b) => a !== b),
   '!': (args, c, path, depth, inner) => {
-    const a = c.compile(args[0], `${path}[0]`, depth, inner);
+    const a = c.compile(args[0], c.at(path, 0), depth, inner);
     return (data, env) => !truthy(a(data, env));
   },
   '!!': (args, c, path, depth, inner) => {
-    const a = c.compile(args[0], `${path}[0]`, depth, inner);
+    const a = c.compile(args[0], c.at(path, 0), depth, inner);
     return (data, env) => truthy(a(data, env));
   },
   or: buildOr,

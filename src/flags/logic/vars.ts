@@ -33,7 +33,7 @@ function whole(data: unknown, env: RuleEnv, root: boolean): unknown {
 
 export const buildVar: OperatorBuilder = (args, c, path, depth, inner) => {
   const root = !inner;
-  const dflt = args.length > 1 ? c.compile(args[1], `${path}[1]`, depth, inner) : null;
+  const dflt = args.length > 1 ? c.compile(args[1], c.at(path, 1), depth, inner) : null;
   const first = args[0];
   if (first === null || typeof first !== 'object') {
     const parts = splitPath(first);
@@ -59,7 +59,7 @@ export const buildVar: OperatorBuilder = (args, c, path, depth, inner) => {
     };
   }
   c.usesTimestamp = c.usesTimestamp || root;
-  const key = c.compile(first, `${path}[0]`, depth, inner);
+  const key = c.compile(first, c.at(path, 0), depth, inner);
   return (data, env) => {
     const parts = splitPath(key(data, env));
     if (parts === null) return whole(data, env, root);
@@ -76,7 +76,7 @@ function present(data: unknown, key: unknown, env: RuleEnv, root: boolean): bool
 }
 
 export const buildMissing: OperatorBuilder = (args, c, path, depth, inner) => {
-  const fns = args.map((a, i) => c.compile(a, `${path}[${i}]`, depth, inner));
+  const fns = args.map((a, i) => c.compile(a, c.at(path, i), depth, inner));
   const root = !inner;
   return (data, env) => {
     let keys: unknown[] = fns.map((f) => f(data, env));
@@ -89,8 +89,8 @@ export const buildMissing: OperatorBuilder = (args, c, path, depth, inner) => {
 
 export const buildMissingSome: OperatorBuilder = (args, c, path, depth, inner) => {
   if (args.length !== 2) c.issue(path, 'missing_some takes [minimum, [keys...]]');
-  const need = c.compile(args[0], `${path}[0]`, depth, inner);
-  const keysFn: CompiledRule = c.compile(args[1], `${path}[1]`, depth, inner);
+  const need = c.compile(args[0], c.at(path, 0), depth, inner);
+  const keysFn: CompiledRule = c.compile(args[1], c.at(path, 1), depth, inner);
   const root = !inner;
   return (data, env) => {
     const n = Number(need(data, env));

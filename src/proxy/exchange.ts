@@ -83,6 +83,7 @@ export class Exchange {
   readonly headers: string[];
   readonly method: string;
   readonly bodyless: boolean;
+  readonly clientIp: string;
   body: IncomingMessage | BodyMeter | null = null;
   bytesIn = 0;
   inst: Instance | undefined;
@@ -93,12 +94,15 @@ export class Exchange {
   bytesOut = 0;
   errorCode: string | undefined;
   attempts = 0;
+  /** True while this exchange counts in `inst.pending`. */
+  holding = false;
   done = false;
   timer: NodeJS.Timeout | undefined;
   #resume: (() => void) | undefined;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse, svc: RuntimeService, version: RuntimeVersion,
-    choice: SplitChoice, requestId: string, headers: string[], startedAt: number, startMs: number) {
+    choice: SplitChoice, requestId: string, headers: string[], startedAt: number, startMs: number, clientIp: string) {
+    this.clientIp = clientIp;
     this.host = host;
     this.req = req;
     this.res = res;
@@ -152,6 +156,7 @@ export class Exchange {
     this.inst = inst;
     this.attempts++;
     inst.pending++;
+    this.holding = true;
     this.sentAt = performance.now();
     const t = v.route.timeouts;
     inst.pool.dispatch({
@@ -200,8 +205,15 @@ export class Exchange {
     }
   }
 
+  release(): void {
+    if (this.holding) {
+      this.holding = false;
+      this.inst!.pending--;
+    }
+  }
+
   onResponseEnd(): void {
-    this.inst!.pending--;
+    this.release();
     this.inst!.succeeded();
     this.res.end();
     this.end();
@@ -209,7 +221,7 @@ export class Exchange {
 
   onResponseError(_controller: Controller, err: Error): void {
     const inst = this.inst!;
-    inst.pending--;
+    this.release();
     if (this.done) return; // the client went away first; already recorded
     const { code, connect, message } = classifyError(err);
     if (connect) {
@@ -287,7 +299,7 @@ export class Exchange {
       'http.request.body.size': this.bytesIn,
       'http.response.body.size': this.bytesOut,
       'error.type': this.errorCode,
-      'client.address': req.socket.remoteAddress,
+      'client.address': this.clientIp,
       'user_agent.original': req.headers['user-agent'],
       'weir.sticky_key_hash': choice.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };

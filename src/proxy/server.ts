@@ -146,7 +146,7 @@ export class Proxy implements ExchangeHost {
     const choice = chooseVersion(svc.split, { headers, url, clientIp }, this.#random);
     const version = svc.versions.get(choice.version)!;
     const fwd = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
-    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs).start();
+    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp).start();
   }
 
   /** Called by each Exchange exactly once. */
@@ -175,7 +175,7 @@ export class Proxy implements ExchangeHost {
       'http.request.body.size': 0,
       'http.response.body.size': 0,
       'error.type': code,
-      'client.address': req.socket.remoteAddress,
+      'client.address': req.socket?.remoteAddress,
       'user_agent.original': req.headers['user-agent'],
       'weir.sticky_key_hash': choice?.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };

@@ -2,7 +2,7 @@
  * Normal, Student t and chi-square distributions: cdf, survival function and quantile function.
  * Tails are computed directly (never as 1 − cdf) so that small p-values keep their relative precision.
  */
-import { gammaP, gammaQ, incompleteBeta, logBeta, logGamma } from './special.ts';
+import { gammaP, gammaQ, incompleteBetaParts, logBeta, logGamma } from './special.ts';
 
 const SQRT2 = Math.SQRT2;
 const SQRT2PI = Math.sqrt(2 * Math.PI);
@@ -82,7 +82,9 @@ export function studentTCdf(t: number, df: number): number {
   if (df === Number.POSITIVE_INFINITY) return normalCdf(t);
   if (t === Number.POSITIVE_INFINITY) return 1;
   if (t === Number.NEGATIVE_INFINITY) return 0;
-  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
+  const t2 = t * t;
+  const tail =
+    0.5 * incompleteBetaParts(df / 2, 0.5, df / (df + t2), t2 / (df + t2), -Math.log1p(t2 / df), Math.log(t2 / (df + t2)));
   return t > 0 ? 1 - tail : tail;
 }
 
@@ -116,9 +118,10 @@ export function studentTPpf(p: number, df: number): number {
   if (p === 1) return Number.POSITIVE_INFINITY;
   if (p === 0.5) return 0;
   if (df === Number.POSITIVE_INFINITY) return normalPpf(p);
-  if (df === 1) return Math.tan(Math.PI * (p - 0.5));
-  if (df === 2) return (2 * p - 1) / Math.sqrt(2 * p * (1 - p));
   const q = p < 0.5 ? p : 1 - p;
+  const sign = p < 0.5 ? 1 : -1;
+  if (df === 1) return (sign * -1) / Math.tan(Math.PI * q);
+  if (df === 2) return (sign * (2 * q - 1)) / Math.sqrt(2 * q * (1 - q));
   // Solve F(x) = q for x < 0.
   const z = normalPpf(q);
   const z2 = z * z;

@@ -35,13 +35,31 @@ export function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
 }
 
+/** Stirling series remainder of ln Γ(x): ln Γ(x) − [(x − ½)ln x − x + ½ln 2π], for x ≥ 10. */
+function stirlingCorrection(x: number): number {
+  const x2 = x * x;
+  return (1 / 12 - (1 / 360 - (1 / 1260 - 1 / (1680 * x2)) / x2) / x2) / x;
+}
+
 /**
- * Natural logarithm of the beta function B(a, b).
+ * Natural logarithm of the beta function B(a, b). For large arguments the Stirling terms are combined
+ * before they are added, so ln Γ(a) − ln Γ(a + b) does not lose the digits that ln Γ(a) alone would.
  * @example
  * logBeta(2, 3); // ln(1/12)
  */
 export function logBeta(a: number, b: number): number {
-  return logGamma(a) + logGamma(b) - logGamma(a + b);
+  const big = Math.max(a, b);
+  const small = Math.min(a, b);
+  if (big < 100) return logGamma(a) + logGamma(b) - logGamma(a + b);
+  const sum = a + b;
+  // ln Γ(big) − ln Γ(big + small) by Stirling, written to avoid cancellation.
+  const diff =
+    -(big - 0.5) * Math.log1p(small / big) - small * Math.log(sum) + small + stirlingCorrection(big) - stirlingCorrection(sum);
+  if (small < 100) return logGamma(small) + diff;
+  // Both large: ln Γ(small) by Stirling as well.
+  return (
+    (small - 0.5) * Math.log(small) - small + 0.5 * Math.log(2 * Math.PI) + stirlingCorrection(small) + diff
+  );
 }
 
 function gammaSeries(a: number, x: number): number {
@@ -140,12 +158,25 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
  * incompleteBeta(0.5, 2, 2); // 0.5
  */
 export function incompleteBeta(x: number, a: number, b: number): number {
-  if (Number.isNaN(x) || Number.isNaN(a) || Number.isNaN(b) || a <= 0 || b <= 0) return Number.NaN;
+  if (Number.isNaN(x)) return Number.NaN;
+  if (x <= 0) return a > 0 && b > 0 ? 0 : Number.NaN;
+  if (x >= 1) return a > 0 && b > 0 ? 1 : Number.NaN;
+  return incompleteBetaParts(a, b, x, 1 - x, Math.log(x), Math.log1p(-x));
+}
+
+/**
+ * I_x(a, b) from x, y = 1 − x and their logarithms supplied by the caller, who can often compute them
+ * without the rounding of forming 1 − x (the Student t cdf at large df needs this).
+ * @example
+ * incompleteBetaParts(2, 2, 0.5, 0.5, Math.log(0.5), Math.log(0.5)); // 0.5
+ */
+export function incompleteBetaParts(a: number, b: number, x: number, y: number, logX: number, logY: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b) || a <= 0 || b <= 0) return Number.NaN;
   if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const logFront = a * Math.log(x) + b * Math.log1p(-x) - logBeta(a, b);
+  if (y <= 0) return 1;
+  const logFront = a * logX + b * logY - logBeta(a, b);
   if (x < (a + 1) / (a + b + 2)) return (Math.exp(logFront) * betaContinuedFraction(a, b, x)) / a;
-  return 1 - (Math.exp(logFront) * betaContinuedFraction(b, a, 1 - x)) / b;
+  return 1 - (Math.exp(logFront) * betaContinuedFraction(b, a, y)) / b;
 }
 
 /**

@@ -121,6 +121,7 @@ test('Bearer and X-API-Key are both accepted; 401 without a token, 403 for a for
 test('single-flag response and error shapes follow the OFREP spec (and flagd)', async (t) => {
   const { base } = await setup(t);
   const one = (key: string, body: unknown) => post(`${base}/ofrep/v1/evaluate/flags/${key}`, body);
+  const json = async (r: Response) => (await r.json()) as { key?: string; errorCode?: string };
 
   let res = await one('new-checkout', { context: { targetingKey: 'u', email: 'x@example.com' } });
   assert.equal(res.status, 200);
@@ -138,16 +139,16 @@ test('single-flag response and error shapes follow the OFREP spec (and flagd)', 
 
   res = await one('limit', '{"context": ');
   assert.equal(res.status, 400);
-  assert.equal((await res.json()).errorCode, 'PARSE_ERROR');
+  assert.equal((await json(res)).errorCode, 'PARSE_ERROR');
   res = await one('limit', { context: 'me' });
   assert.equal(res.status, 400);
   assert.deepEqual(await res.json(), { key: 'limit', errorCode: 'INVALID_CONTEXT', errorDetails: 'context must be an object' });
   res = await one('limit', { context: { targetingKey: 42 } });
-  assert.equal((await res.json()).errorCode, 'INVALID_CONTEXT');
+  assert.equal((await json(res)).errorCode, 'INVALID_CONTEXT');
   res = await one('limit', { context: { pad: 'x'.repeat(70_000) } });
   assert.equal(res.status, 413);
   res = await one('caf%C3%A9', {});
-  assert.equal((await res.json()).key, 'café');
+  assert.equal((await json(res)).key, 'café');
 });
 
 test('bulk evaluation with the official ofrep-core client: ETag, If-None-Match → 304, refetch after a change', async (t) => {

@@ -78,9 +78,19 @@ export function mergeRules(service: DiffRules = {}, endpoint: DiffRules = {}): D
   const list = (a?: readonly string[], b?: readonly string[]): string[] => [...(a ?? []), ...(b ?? [])];
   return {
     ...service,
-    ...endpoint,
+    ...withoutUndefined(endpoint),
     ignoreHeaders: list(service.ignoreHeaders, endpoint.ignoreHeaders),
     ignorePaths: list(service.ignorePaths, endpoint.ignorePaths),
     arraysAsSets: list(service.arraysAsSets, endpoint.arraysAsSets),
   };
+}
+
+/**
+ * A copy of `o` without its undefined properties, so that spreading it over defaults keeps them.
+ * @example withoutUndefined({ a: 1, b: undefined }) // → { a: 1 }
+ */
+export function withoutUndefined<T extends object>(o: T | undefined): Partial<T> {
+  const out: Partial<T> = {};
+  if (o) for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
 }

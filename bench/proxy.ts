@@ -1,0 +1,123 @@
+// Proxy throughput and latency next to peers, in one run:
+//   direct (no proxy), nginx (split_clients + keepalive), haproxy (weighted backend), a naive
+//   node:http + undici proxy, and Weir (`weir up`, events on: the JSON-lines access log).
+// wrk runs pinned to core 0; proxies and the nginx backends share core 1. Rounds are interleaved
+// so drift on the machine hits every target alike. Then, at half of Weir's measured max rate, an
+// open-loop fixed-rate client measures the p99 latency Weir adds over going direct.
+//
+//   npm run bench:proxy                     # defaults: 3 rounds × 8 s per target
+//   ROUNDS=5 SECONDS=10 npm run bench:proxy
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Pool } from 'undici';
+import { WORK, freePort, haproxy, kill, need, nginxBackends, nginxProxy, pinned, waitPort, wrk } from './lib/peers.ts';
+import type { WrkResult } from './lib/peers.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECONDS = Number(process.env.SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+const ROOT = join(import.meta.dirname, '..');
+
+for (const b of ['nginx', 'haproxy', 'wrk', 'taskset']) need(b);
+execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+
+const backends = await nginxBackends(1);
+const [b1, b2] = backends.ports;
+const targets: Array<{ name: string; port: number }> = [{ name: 'direct', port: b1 }];
+const ng = await nginxProxy(1, backends.ports);
+targets.push({ name: 'nginx', port: ng.port });
+const hp = await haproxy(1, backends.ports);
+targets.push({ name: 'haproxy', port: hp.port });
+
+const naivePort = await freePort();
+const naive = pinned(1, process.execPath, [join(ROOT, 'bench/naive-proxy.ts'), String(naivePort), `http://127.0.0.1:${b1}`]);
+await waitPort(naivePort);
+targets.push({ name: 'naive-node', port: naivePort });
+
+const weirPort = await freePort();
+const controlPort = await freePort();
+writeFileSync(join(WORK, 'weir.yaml'), `proxy: { listen: 127.0.0.1:${weirPort} }
+control: { listen: 127.0.0.1:${controlPort} }
+dataDir: ${WORK}/weir-data
+services:
+  shop:
+    match: { pathPrefix: / }
+    versions: { stable: http://127.0.0.1:${b1}, canary: http://127.0.0.1:${b2} }
+    weights: { stable: 95, canary: 5 }
+    stickyBy: header:x-user-id
+`);
+const weir = pinned(1, process.execPath, [join(ROOT, 'bin/weir.ts'), 'up', '-c', join(WORK, 'weir.yaml'), '--no-watch'], { WEIR_ADMIN_TOKEN: 'bench-token' });
+await waitPort(weirPort);
+targets.push({ name: 'weir', port: weirPort });
+
+console.log(`proxy benchmark: ${ROUNDS} rounds × ${SECONDS}s per target, wrk -c${CONNECTIONS} on core 0, proxies + backends on core 1, Node ${process.version}`);
+for (const t of targets) await wrk(0, t.port, 2, CONNECTIONS); // warm-up
+const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const t of targets) {
+    const res = await wrk(0, t.port, SECONDS, CONNECTIONS);
+    results.get(t.name)!.push(res);
+    process.stdout.write(`  round ${r + 1} ${t.name.padEnd(10)} ${Math.round(res.rps)} rps  p50 ${res.p50.toFixed(2)} ms  p99 ${res.p99.toFixed(2)} ms${res.errors ? `  errors ${res.errors}` : ''}\n`);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = new Map(targets.map((t) => {
+  const rs = results.get(t.name)!;
+  return [t.name, { rps: median(rs.map((x) => x.rps)), p50: median(rs.map((x) => x.p50)), p99: median(rs.map((x) => x.p99)), errors: rs.reduce((a, x) => a + x.errors, 0) }];
+}));
+const direct = summary.get('direct')!;
+console.log('\nmedian of rounds');
+console.log(`  ${'target'.padEnd(11)} ${'rps'.padStart(8)} ${'÷direct'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  errors`);
+for (const [name, s] of summary) {
+  console.log(`  ${name.padEnd(11)} ${Math.round(s.rps).toString().padStart(8)} ${(s.rps / direct.rps).toFixed(2).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)}  ${s.errors}`);
+}
+const w = summary.get('weir')!;
+console.log(`\n  weir ÷ nginx      ${(w.rps / summary.get('nginx')!.rps).toFixed(2)}×   (target ≥ 0.6)`);
+console.log(`  weir ÷ haproxy    ${(w.rps / summary.get('haproxy')!.rps).toFixed(2)}×`);
+console.log(`  weir ÷ naive-node ${(w.rps / summary.get('naive-node')!.rps).toFixed(2)}×   (target ≥ 2)`);
+
+// Added latency at half of Weir's max load: open loop (requests sent on schedule whether or not
+// earlier ones finished), latency measured from the scheduled send time (no coordinated omission).
+async function fixedRate(port: number, rate: number, seconds: number): Promise<{ p50: number; p99: number; sent: number; failed: number }> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
+  const lat: number[] = [];
+  let failed = 0;
+  let sent = 0;
+  const start = performance.now();
+  const total = Math.round(rate * seconds);
+  const inflight: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      while (sent < due) {
+        const scheduled = start + (sent / rate) * 1000;
+        sent++;
+        inflight.push(pool.request({ path: '/api/products', method: 'GET', headers: { 'x-user-id': `user-${sent % 100000}` } }).then(async (r) => {
+          await r.body.dump();
+          lat.push(performance.now() - scheduled);
+        }, () => { failed++; }));
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent, failed };
+}
+const rate = Math.round(w.rps / 2);
+console.log(`\nadded latency at half of Weir's max (${rate} req/s, open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
+const added: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const d = await fixedRate(b1, rate, SECONDS);
+  const x = await fixedRate(weirPort, rate, SECONDS);
+  added.push(x.p99 - d.p99);
+  console.log(`  round ${r + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms | weir p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms | added p99 ${(x.p99 - d.p99).toFixed(3)} ms${d.failed + x.failed ? ` | failed ${d.failed + x.failed}` : ''}`);
+}
+console.log(`  median added p99: ${median(added).toFixed(3)} ms   (target ≤ 1 ms)`);
+
+await Promise.all([kill(weir), kill(naive), kill(ng.proc), kill(hp.proc), kill(backends.proc)]);
+process.exit(0);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../util/duration.ts';
+import { WeirError } from '../../errors.ts';
 import type { DiffRules } from './types.ts';
 import type { CompareCollectorOptions, CompareEndpoint } from './collector.ts';
 
@@ -120,4 +121,19 @@ export function collectorOptionsFromConfig(cfg: CompareConfig): CompareCollector
 export function isSafeMethod(method: string): boolean {
   const m = method.toUpperCase();
   return m === 'GET' || m === 'HEAD' || m === 'OPTIONS';
+}
+
+/**
+ * Validates a `compare:` block on its own (weir.yaml embeds {@link compareSchema} instead), collecting
+ * every problem with its path. Throws WeirError CONFIG_INVALID with `details: [{ path, message }]`.
+ * @example parseCompareConfig({ candidate: 'v2', secondary: 'v1b', sampleRate: 0.05 })
+ */
+export function parseCompareConfig(input: unknown, at = 'compare'): CompareConfig {
+  const r = compareSchema.safeParse(input);
+  if (r.success) return r.data;
+  const details = r.error.issues.map((i) => ({
+    path: [at, ...i.path].map((p, k) => (typeof p === 'number' ? `[${p}]` : k === 0 ? String(p) : `.${String(p)}`)).join(''),
+    message: i.message,
+  }));
+  throw new WeirError('CONFIG_INVALID', details.map((d) => `${d.path}: ${d.message}`).join('\n'), { details });
 }

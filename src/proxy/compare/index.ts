@@ -40,6 +40,7 @@ export {
   compareIgnoreSchema,
   compareThresholdsSchema,
   collectorOptionsFromConfig,
+  parseCompareConfig,
   isSafeMethod,
   COMPARE_DEFAULTS,
   type CompareConfig,

@@ -1,0 +1,197 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { apiCall, resolveTarget } from '../client.ts';
+import { parse } from '../args.ts';
+import { UsageError } from '../command.ts';
+import type { Command } from '../command.ts';
+import { parseDuration } from '../../util/duration.ts';
+import { parseCalc } from '../../events/query/spec.ts';
+import type { QuerySpec, Scalar } from '../../events/query/spec.ts';
+import type { Cell, QueryResult } from '../../events/query/shape.ts';
+
+const WORD_OPS = ['does-not-start-with', 'starts-with', 'does-not-end-with', 'ends-with', 'does-not-contain', 'contains', 'not-in', 'in', 'does-not-exist', 'exists'];
+
+function value(text: string): Scalar {
+  const t = text.trim().replace(/^(["'])(.*)\1$/, '$2');
+  if (t !== text.trim()) return t;
+  if (/^-?\d+(?:\.\d+)?$/.test(t)) return Number(t);
+  if (t === 'true' || t === 'false') return t === 'true';
+  return t;
+}
+
+/**
+ * Parses one `--where`: `status>=500`, `version=v2`, `path starts-with /api`, `error exists`,
+ * `method in GET,POST`.
+ *
+ * @example
+ *   parseWhere('status>=500') // { column: 'status', op: '>=', value: 500 }
+ */
+export function parseWhere(text: string): NonNullable<QuerySpec['filters']>[number] {
+  const word = new RegExp(`^(\\S+)\\s+(${WORD_OPS.join('|')})(?:\\s+(.*))?$`).exec(text.trim());
+  if (word) {
+    const [, column, op, rest] = word;
+    if (op === 'exists' || op === 'does-not-exist') return { column, op };
+    if (rest === undefined) throw new UsageError(`--where "${text}": ${op} needs a value`);
+    if (op === 'in' || op === 'not-in') return { column, op, value: rest.split(',').map(value) };
+    return { column, op, value: String(value(rest)) };
+  }
+  const sym = /^([^<>=!\s]+)\s*(>=|<=|!=|=|>|<)\s*(.*)$/.exec(text.trim());
+  if (!sym) throw new UsageError(`--where "${text}": write FIELD OP VALUE, e.g. status>=500 or "path starts-with /api"`);
+  return { column: sym[1], op: sym[2], value: value(sym[3]) };
+}
+
+function parseOrder(text: string): NonNullable<QuerySpec['orders']>[number] {
+  const m = /^(.+?)(?:\s+(asc|ascending|desc|descending))?$/i.exec(text.trim());
+  if (!m) throw new UsageError(`--order "${text}": write CALC or FIELD, then asc or desc`);
+  const order = m[2]?.toLowerCase().startsWith('desc') ? 'descending' : m[2] ? 'ascending' : undefined;
+  const what = m[1].trim();
+  const calc = parseCalc(what);
+  const isCalc = /\(/.test(what) || ['COUNT', 'CONCURRENCY'].includes(what.toUpperCase());
+  const o: NonNullable<QuerySpec['orders']>[number] = isCalc ? { op: calc.op, column: calc.column } : { column: what };
+  if (order) o.order = order;
+  else if (isCalc) o.order = 'descending';
+  return o;
+}
+
+function parseHaving(text: string): NonNullable<QuerySpec['havings']>[number] {
+  const m = /^(.+?)\s*(>=|<=|!=|=|>|<)\s*(-?\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--having "${text}": write CALC OP NUMBER, e.g. "COUNT>10"`);
+  const c = parseCalc(m[1]);
+  return { calculate_op: c.op, column: c.column, op: m[2], value: Number(m[3]) };
+}
+
+function seconds(flag: string, text: string): number {
+  const ms = parseDuration(/^\d+(?:\.\d+)?$/.test(text) ? `${text}s` : text);
+  if (ms === undefined) throw new UsageError(`--${flag} "${text}": write a duration like 15m, 2h or 30s`);
+  return ms / 1000;
+}
+
+function time(flag: string, text: string): number {
+  if (/^\d+$/.test(text)) return Number(text) > 1e11 ? Number(text) / 1000 : Number(text);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`--${flag} "${text}": write an ISO date or unix seconds`);
+  return t / 1000;
+}
+
+export interface QueryFlags {
+  calc?: string[];
+  where?: string[];
+  by?: string[];
+  order?: string[];
+  having?: string[];
+  last?: string;
+  start?: string;
+  end?: string;
+  granularity?: string;
+  limit?: string;
+  any?: boolean;
+}
+
+/**
+ * Builds a Honeycomb query specification from `weir query` flags.
+ *
+ * @example
+ *   specFromFlags({ calc: ['P99(duration_ms)'], where: ['status>=500'], by: ['version'], last: '15m' })
+ *   // { calculations: [{ op: 'P99', column: 'duration_ms' }], filters: [...], breakdowns: ['version'], time_range: 900 }
+ */
+export function specFromFlags(f: QueryFlags): QuerySpec {
+  const spec: QuerySpec = {};
+  spec.calculations = (f.calc?.length ? f.calc : ['COUNT']).map(parseCalc);
+  if (f.where?.length) spec.filters = f.where.map(parseWhere);
+  if (f.any) spec.filter_combination = 'OR';
+  if (f.by?.length) spec.breakdowns = f.by;
+  if (f.order?.length) spec.orders = f.order.map(parseOrder);
+  if (f.having?.length) spec.havings = f.having.map(parseHaving);
+  if (f.last) spec.time_range = seconds('last', f.last);
+  if (f.start) spec.start_time = time('start', f.start);
+  if (f.end) spec.end_time = time('end', f.end);
+  if (f.granularity) spec.granularity = seconds('granularity', f.granularity);
+  if (f.limit) {
+    const n = Number(f.limit);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit "${f.limit}": must be a positive integer`);
+    spec.limit = n;
+  }
+  return spec;
+}
+
+function show(c: Cell): string {
+  if (c === null) return '-';
+  if (typeof c === 'number') return Number.isInteger(c) ? String(c) : c.toPrecision(6).replace(/\.?0+$/, '');
+  if (typeof c === 'object') {
+    const total = c.buckets.reduce((a, b) => a + b.count, 0);
+    const peak = c.buckets.reduce((a, b) => (b.count > a.count ? b : a), { lower: 0, upper: 0, count: -1 });
+    return c.min === null ? '-' : `${total} in [${show(c.min)}, ${show(c.max)}], peak ${show(peak.lower)}–${show(peak.upper)}`;
+  }
+  return String(c);
+}
+
+/** The results as an aligned text table, one row per group. */
+export function formatTable(result: QueryResult): string {
+  const rows = result.data.results;
+  if (rows.length === 0) return `no events matched (${result.meta.start_time} → ${result.meta.end_time})\n`;
+  const head = Object.keys(rows[0].data);
+  const cells = rows.map((r) => head.map((h) => show(r.data[h] ?? null)));
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const lines = [fmt(head), ...cells.map(fmt)];
+  const note = `${rows.length} group(s), ${result.meta.start_time} → ${result.meta.end_time}, ${result.meta.elapsed_ms} ms${result.meta.truncated ? ', series truncated' : ''}`;
+  return `${lines.join('\n')}\n\n${note}\n`;
+}
+
+const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+export const queryCommand: Command = {
+  name: 'query',
+  summary: 'Query wide events: weir query --calc "P99(duration_ms)" --by version --last 15m',
+  help: `Usage: weir query [--calc CALC]... [--where FILTER]... [--by FIELD]... [options]
+       weir query --spec FILE.json [--json]
+
+Runs a Honeycomb-style query on the event store and prints one row per group.
+
+  --calc CALC         COUNT, CONCURRENCY, SUM(f), AVG(f), MIN(f), MAX(f), COUNT_DISTINCT(f),
+                      P001 P01 P05 P10 P20 P25 P50 P75 P80 P90 P95 P99 P999 (f), HEATMAP(f),
+                      RATE_AVG(f), RATE_SUM(f), RATE_MAX(f). Repeatable; default COUNT.
+  --where FILTER      status>=500, version=v2, "path starts-with /api", "error exists",
+                      "method in GET,POST". Ops: = != > >= < <= starts-with does-not-start-with
+                      ends-with does-not-end-with contains does-not-contain exists does-not-exist
+                      in not-in. Repeatable; all must match (or any, with --any).
+  --by FIELD          group by a field (repeatable). Aliases: status, version, route, path, ...
+  --order WHAT        "P99(duration_ms) desc", "COUNT", "version asc" (repeatable)
+  --having COND       "COUNT>10" (repeatable)
+  --last DURATION     time range ending now: 15m, 2h, 7d (default 2h)
+  --start, --end      ISO date or unix seconds
+  --granularity D     series bucket width, e.g. 1m
+  --limit N           most groups (default 1000)
+  --any               match events meeting any --where instead of all
+  --spec FILE         a JSON query specification instead of the flags above
+  --json              print the API's JSON (totals and series)
+      --url URL       the control API (default: $WEIR_URL or http://127.0.0.1:8081)
+      --token TOKEN   API token (default: $WEIR_TOKEN, $WEIR_ADMIN_TOKEN or .weir/admin-token)
+
+Example:
+  weir query --calc 'P99(duration_ms)' --calc COUNT --where 'status>=500' --by version --last 15m`,
+  async run(args, io) {
+    const { values, positionals } = parse(args, {
+      ...common,
+      calc: { type: 'string', multiple: true }, where: { type: 'string', multiple: true }, by: { type: 'string', multiple: true },
+      order: { type: 'string', multiple: true }, having: { type: 'string', multiple: true },
+      last: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, granularity: { type: 'string' },
+      limit: { type: 'string' }, any: { type: 'boolean' }, spec: { type: 'string' },
+    }, false);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    let spec: unknown;
+    if (values.spec) {
+      const flagsUsed = ['calc', 'where', 'by', 'order', 'having', 'last', 'start', 'end', 'granularity', 'limit', 'any'].filter((k) => (values as Record<string, unknown>)[k] !== undefined);
+      if (flagsUsed.length > 0) throw new UsageError(`--spec cannot be combined with --${flagsUsed[0]}; put it in the file`);
+      try {
+        spec = JSON.parse(readFileSync(resolve(io.cwd, values.spec), 'utf8'));
+      } catch (e) {
+        throw new UsageError(`--spec ${values.spec}: ${(e as Error).message}`);
+      }
+    } else spec = specFromFlags(values);
+    const target = resolveTarget(values, io.env, io.cwd);
+    const result = await apiCall<QueryResult>(target, 'POST', '/api/v1/query', spec);
+    io.stdout(values.json ? JSON.stringify(result, null, 2) + '\n' : formatTable(result));
+    return 0;
+  },
+};

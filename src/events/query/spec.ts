@@ -1,0 +1,342 @@
+import { WeirError } from '../../errors.ts';
+import { closest } from '../../util/suggest.ts';
+import type { FieldCatalog, FieldInfo } from '../columns.ts';
+
+/** Honeycomb's percentile operators and the fraction each stands for. */
+export const PERCENTILES = {
+  P001: 0.001, P01: 0.01, P05: 0.05, P10: 0.1, P20: 0.2, P25: 0.25, P50: 0.5,
+  P75: 0.75, P80: 0.8, P90: 0.9, P95: 0.95, P99: 0.99, P999: 0.999,
+} as const;
+export type PercentileOp = keyof typeof PERCENTILES;
+
+export const CALC_OPS = [
+  'COUNT', 'CONCURRENCY', 'SUM', 'AVG', 'MIN', 'MAX', 'COUNT_DISTINCT', 'HEATMAP', 'RATE_AVG', 'RATE_SUM', 'RATE_MAX',
+  ...(Object.keys(PERCENTILES) as PercentileOp[]),
+] as const;
+export type CalcOp = (typeof CALC_OPS)[number];
+
+export const FILTER_OPS = [
+  '=', '!=', '>', '>=', '<', '<=', 'starts-with', 'does-not-start-with', 'ends-with', 'does-not-end-with',
+  'exists', 'does-not-exist', 'contains', 'does-not-contain', 'in', 'not-in',
+] as const;
+export type FilterOp = (typeof FILTER_OPS)[number];
+
+export const HAVING_OPS = ['=', '!=', '>', '>=', '<', '<='] as const;
+export type HavingOp = (typeof HAVING_OPS)[number];
+
+export type Scalar = string | number | boolean;
+
+/** The query as Honeycomb's Query Specification spells it (times in seconds). */
+export interface QuerySpec {
+  calculations?: { op: string; column?: string | null }[];
+  filters?: { column: string; op: string; value?: Scalar | Scalar[] | null }[];
+  filter_combination?: 'AND' | 'OR';
+  breakdowns?: string[];
+  orders?: { op?: string; column?: string | null; order?: 'ascending' | 'descending' }[];
+  havings?: { calculate_op: string; column?: string | null; op: string; value: number }[];
+  limit?: number;
+  /** Seconds. */
+  time_range?: number;
+  /** Unix seconds. */
+  start_time?: number;
+  end_time?: number;
+  /** Seconds per time-series bucket. */
+  granularity?: number;
+  /** Weir extension: `false` skips the time series (cheaper, e.g. for rollout analysis). */
+  series?: boolean;
+}
+
+export interface Calc {
+  op: CalcOp;
+  field?: FieldInfo;
+  /** Honeycomb's name: `COUNT`, `P99(duration_ms)`, the column as the spec wrote it. */
+  name: string;
+}
+
+export interface Filter {
+  field: FieldInfo;
+  op: FilterOp;
+  /** Already coerced to the column's type; an array for `in` / `not-in`; absent for exists. */
+  value?: Scalar | Scalar[];
+}
+
+export interface Order {
+  /** Index into calculations, or undefined when ordering by a breakdown. */
+  calc?: number;
+  breakdown?: number;
+  descending: boolean;
+}
+
+export interface Having {
+  calc: number;
+  op: HavingOp;
+  value: number;
+}
+
+/** A validated query: fields resolved against the catalog, times in milliseconds. */
+export interface NormalizedQuery {
+  calculations: Calc[];
+  filters: Filter[];
+  combination: 'AND' | 'OR';
+  breakdowns: { field: FieldInfo; name: string }[];
+  orders: Order[];
+  havings: Having[];
+  limit: number;
+  startMs: number;
+  endMs: number;
+  granularityMs: number;
+  series: boolean;
+}
+
+export interface QueryLimits {
+  /** Most groups a query may return (the `limit` ceiling). */
+  maxGroups: number;
+  /** Most time buckets per series. */
+  maxBuckets: number;
+}
+
+export const DEFAULT_LIMITS: QueryLimits = { maxGroups: 10_000, maxBuckets: 1000 };
+const DEFAULT_TIME_RANGE_S = 7200;
+const DEFAULT_LIMIT = 1000;
+const NICE_GRANULARITIES_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800];
+
+const NUMERIC = new Set(['BIGINT', 'INTEGER', 'DOUBLE']);
+const NEEDS_NUMERIC = new Set<string>(['SUM', 'AVG', 'MIN', 'MAX', 'HEATMAP', 'RATE_AVG', 'RATE_SUM', 'RATE_MAX', ...Object.keys(PERCENTILES)]);
+
+export function isNumeric(field: FieldInfo): boolean {
+  return NUMERIC.has(field.type);
+}
+
+/** Honeycomb's name for a calculation: `COUNT`, `CONCURRENCY`, `P99(duration_ms)`. */
+export function calcName(op: string, column?: string | null): string {
+  return column ? `${op}(${column})` : op;
+}
+
+/**
+ * Parses `P99(duration_ms)`, `COUNT`, `count_distinct(user)` into a calculation spec.
+ *
+ * @example
+ *   parseCalc('P99(duration_ms)') // { op: 'P99', column: 'duration_ms' }
+ */
+export function parseCalc(text: string): { op: string; column?: string } {
+  const m = /^\s*([A-Za-z_0-9]+)\s*(?:\(\s*([^)]*?)\s*\))?\s*$/.exec(text);
+  if (!m) return { op: text };
+  return m[2] ? { op: m[1].toUpperCase(), column: m[2] } : { op: m[1].toUpperCase() };
+}
+
+class Problems {
+  readonly list: { path: string; message: string }[] = [];
+  add(path: string, message: string): void {
+    this.list.push({ path, message });
+  }
+}
+
+function fieldOf(catalog: FieldCatalog, name: unknown, path: string, p: Problems): FieldInfo | undefined {
+  if (typeof name !== 'string' || name === '') {
+    p.add(path, 'must be a field name');
+    return undefined;
+  }
+  const f = catalog.resolve(name);
+  if (!f) {
+    const hint = closest(name, catalog.list().map((x) => x.name));
+    p.add(path, `unknown field "${name}"${hint ? `; did you mean "${hint}"?` : ''}`);
+  }
+  return f;
+}
+
+function coerce(field: FieldInfo, value: unknown, path: string, p: Problems, op: FilterOp): Scalar | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    p.add(path, 'must be a string, number or boolean');
+    return undefined;
+  }
+  const textOp = op.includes('start') || op.includes('end') || op.includes('contain');
+  if (textOp) return String(value);
+  if (NUMERIC.has(field.type)) {
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    if (!Number.isFinite(n)) {
+      p.add(path, `${JSON.stringify(value)} is not a number, and ${field.name} is numeric`);
+      return undefined;
+    }
+    return n;
+  }
+  if (field.type === 'BOOLEAN') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    p.add(path, `${JSON.stringify(value)} is not true or false, and ${field.name} is boolean`);
+    return undefined;
+  }
+  return String(value);
+}
+
+function chooseGranularity(rangeS: number, maxBuckets: number): number {
+  const wanted = rangeS / 100;
+  return NICE_GRANULARITIES_S.find((g) => g >= wanted && rangeS / g <= maxBuckets) ?? Math.ceil(rangeS / maxBuckets);
+}
+
+/**
+ * Validates a Honeycomb query specification against the known fields and resolves it. Collects every
+ * problem with its path and throws one WeirError `QUERY_INVALID` whose details list them.
+ *
+ * @example
+ *   validateQuery({ calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['version'] }, catalog, Date.now())
+ */
+export function validateQuery(input: unknown, catalog: FieldCatalog, nowMs: number, limits: QueryLimits = DEFAULT_LIMITS): NormalizedQuery {
+  const p = new Problems();
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new WeirError('QUERY_INVALID', 'query: must be a JSON object (a Honeycomb query specification)', { details: [{ path: '', message: 'must be an object' }] });
+  }
+  const spec = input as Record<string, unknown>;
+  const known = new Set(['calculations', 'filters', 'filter_combination', 'breakdowns', 'orders', 'havings', 'limit', 'time_range', 'start_time', 'end_time', 'granularity', 'series']);
+  for (const k of Object.keys(spec)) if (!known.has(k)) p.add(k, `unknown key${closest(k, known) ? `; did you mean "${closest(k, known)}"?` : ''}`);
+
+  const calculations: Calc[] = [];
+  const rawCalcs = spec.calculations ?? [{ op: 'COUNT' }];
+  if (!Array.isArray(rawCalcs)) p.add('calculations', 'must be an array');
+  else {
+    rawCalcs.forEach((c: unknown, i) => {
+      const path = `calculations[${i}]`;
+      const obj = (typeof c === 'string' ? parseCalc(c) : c) as { op?: unknown; column?: unknown } | null;
+      const op = typeof obj?.op === 'string' ? obj.op.toUpperCase() : undefined;
+      if (!op || !(CALC_OPS as readonly string[]).includes(op)) {
+        const hint = typeof obj?.op === 'string' ? closest(obj.op.toUpperCase(), CALC_OPS) : undefined;
+        p.add(`${path}.op`, `unknown calculation ${JSON.stringify(obj?.op)}${hint ? `; did you mean ${hint}?` : ''}; one of ${CALC_OPS.join(', ')}`);
+        return;
+      }
+      const column = obj?.column ?? undefined;
+      if (op === 'COUNT' || op === 'CONCURRENCY') {
+        if (column !== undefined && column !== null) p.add(`${path}.column`, `${op} takes no column`);
+        calculations.push({ op: op as CalcOp, name: op });
+        return;
+      }
+      const field = fieldOf(catalog, column, `${path}.column`, p);
+      if (!field) return;
+      if (NEEDS_NUMERIC.has(op) && !isNumeric(field)) p.add(`${path}.column`, `${op} needs a numeric field; ${field.name} is ${field.type}`);
+      calculations.push({ op: op as CalcOp, field, name: calcName(op, column as string) });
+    });
+  }
+
+  const filters: Filter[] = [];
+  const rawFilters = spec.filters ?? [];
+  if (!Array.isArray(rawFilters)) p.add('filters', 'must be an array');
+  else {
+    rawFilters.forEach((f: unknown, i) => {
+      const path = `filters[${i}]`;
+      const obj = f as { column?: unknown; op?: unknown; value?: unknown } | null;
+      if (typeof obj !== 'object' || obj === null) return p.add(path, 'must be an object { column, op, value }');
+      const op = obj.op as FilterOp;
+      if (!(FILTER_OPS as readonly string[]).includes(op)) return p.add(`${path}.op`, `unknown filter op ${JSON.stringify(obj.op)}; one of ${FILTER_OPS.join(', ')}`);
+      const field = fieldOf(catalog, obj.column, `${path}.column`, p);
+      if (!field) return;
+      if (op === 'exists' || op === 'does-not-exist') return void filters.push({ field, op });
+      if (op === 'in' || op === 'not-in') {
+        if (!Array.isArray(obj.value) || obj.value.length === 0) return p.add(`${path}.value`, `${op} needs a non-empty array`);
+        const values = obj.value.map((v, j) => coerce(field, v, `${path}.value[${j}]`, p, op));
+        if (values.every((v) => v !== undefined)) filters.push({ field, op, value: values as Scalar[] });
+        return;
+      }
+      if ((op === '>' || op === '>=' || op === '<' || op === '<=') && field.type === 'BOOLEAN') return p.add(`${path}.op`, `${op} does not apply to boolean ${field.name}`);
+      const value = coerce(field, obj.value, `${path}.value`, p, op);
+      if (value !== undefined) filters.push({ field, op, value });
+    });
+  }
+
+  const combination = spec.filter_combination ?? 'AND';
+  if (combination !== 'AND' && combination !== 'OR') p.add('filter_combination', 'must be "AND" or "OR"');
+
+  const breakdowns: NormalizedQuery['breakdowns'] = [];
+  const rawBreakdowns = spec.breakdowns ?? [];
+  if (!Array.isArray(rawBreakdowns)) p.add('breakdowns', 'must be an array of field names');
+  else rawBreakdowns.forEach((b: unknown, i) => {
+    const field = fieldOf(catalog, b, `breakdowns[${i}]`, p);
+    if (field) breakdowns.push({ field, name: b as string });
+  });
+
+  const findCalc = (op: unknown, column: unknown): number => {
+    const name = calcName(String(op).toUpperCase(), typeof column === 'string' ? column : undefined);
+    const resolved = typeof column === 'string' ? catalog.resolve(column)?.name : undefined;
+    return calculations.findIndex((c) => c.name === name || (c.op === String(op).toUpperCase() && c.field !== undefined && c.field.name === resolved));
+  };
+
+  const orders: Order[] = [];
+  const rawOrders = spec.orders ?? [];
+  if (!Array.isArray(rawOrders)) p.add('orders', 'must be an array');
+  else rawOrders.forEach((o: unknown, i) => {
+    const path = `orders[${i}]`;
+    const obj = o as { op?: unknown; column?: unknown; order?: unknown } | null;
+    if (typeof obj !== 'object' || obj === null) return p.add(path, 'must be an object { op?, column?, order? }');
+    if (obj.order !== undefined && obj.order !== 'ascending' && obj.order !== 'descending') p.add(`${path}.order`, 'must be "ascending" or "descending"');
+    const descending = obj.order === 'descending';
+    if (obj.op !== undefined && obj.op !== null) {
+      const idx = findCalc(obj.op, obj.column);
+      if (idx < 0) return p.add(path, `orders by ${calcName(String(obj.op), obj.column as string)}, which is not in calculations`);
+      const op = calculations[idx].op;
+      if (op === 'HEATMAP' || op.startsWith('RATE_')) return p.add(path, `cannot order by ${op}`);
+      orders.push({ calc: idx, descending });
+    } else {
+      const field = fieldOf(catalog, obj.column, `${path}.column`, p);
+      if (!field) return;
+      const idx = breakdowns.findIndex((b) => b.field.name === field.name);
+      if (idx < 0) return p.add(`${path}.column`, `${String(obj.column)} is not in breakdowns; order by a breakdown or give an op`);
+      orders.push({ breakdown: idx, descending });
+    }
+  });
+
+  const havings: Having[] = [];
+  const rawHavings = spec.havings ?? [];
+  if (!Array.isArray(rawHavings)) p.add('havings', 'must be an array');
+  else rawHavings.forEach((h: unknown, i) => {
+    const path = `havings[${i}]`;
+    const obj = h as { calculate_op?: unknown; column?: unknown; op?: unknown; value?: unknown } | null;
+    if (typeof obj !== 'object' || obj === null) return p.add(path, 'must be an object { calculate_op, column?, op, value }');
+    if (!(HAVING_OPS as readonly string[]).includes(obj.op as string)) return p.add(`${path}.op`, `must be one of ${HAVING_OPS.join(' ')}`);
+    if (typeof obj.value !== 'number' || !Number.isFinite(obj.value)) return p.add(`${path}.value`, 'must be a number');
+    const idx = findCalc(obj.calculate_op, obj.column);
+    if (idx < 0) return p.add(path, `${calcName(String(obj.calculate_op), obj.column as string)} is not in calculations`);
+    const op = calculations[idx].op;
+    if (op === 'HEATMAP' || op.startsWith('RATE_')) return p.add(path, `cannot filter groups on ${op}`);
+    havings.push({ calc: idx, op: obj.op as HavingOp, value: obj.value });
+  });
+
+  const limit = spec.limit ?? DEFAULT_LIMIT;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > limits.maxGroups) p.add('limit', `must be an integer from 1 to ${limits.maxGroups}`);
+
+  const num = (k: string): number | undefined => {
+    const v = spec[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      p.add(k, 'must be a non-negative number of seconds');
+      return undefined;
+    }
+    return v;
+  };
+  const timeRange = num('time_range');
+  let start = num('start_time');
+  let end = num('end_time');
+  if (start !== undefined && end !== undefined) {
+    if (timeRange !== undefined) p.add('time_range', 'give at most two of time_range, start_time, end_time');
+  } else if (start !== undefined) end = start + (timeRange ?? DEFAULT_TIME_RANGE_S);
+  else if (end !== undefined) start = end - (timeRange ?? DEFAULT_TIME_RANGE_S);
+  else {
+    end = nowMs / 1000;
+    start = end - (timeRange ?? DEFAULT_TIME_RANGE_S);
+  }
+  if (start! >= end!) p.add('end_time', 'must be after start_time');
+  const rangeS = Math.max(end! - start!, 1);
+  let granularity = num('granularity');
+  if (granularity !== undefined && (granularity < 1 || rangeS / granularity > limits.maxBuckets)) {
+    p.add('granularity', `must be at least 1 second and at least time_range / ${limits.maxBuckets} (${Math.ceil(rangeS / limits.maxBuckets)}s here)`);
+  }
+  granularity ??= chooseGranularity(rangeS, limits.maxBuckets);
+  if (spec.series !== undefined && typeof spec.series !== 'boolean') p.add('series', 'must be a boolean');
+
+  if (p.list.length > 0) {
+    throw new WeirError('QUERY_INVALID', p.list.map((x) => `${x.path}: ${x.message}`).join('; '), { details: p.list });
+  }
+  const hasRate = calculations.some((c) => c.op.startsWith('RATE_'));
+  return {
+    calculations, filters, combination: combination as 'AND' | 'OR', breakdowns, orders, havings,
+    limit: limit as number,
+    startMs: Math.round(start! * 1000), endMs: Math.round(end! * 1000), granularityMs: Math.round(granularity * 1000),
+    series: hasRate || spec.series !== false,
+  };
+}

@@ -9,6 +9,8 @@ import {
   formatJsonReport,
   OTHER_ENDPOINTS,
   OTHER_FIELDS,
+  compareEventFields,
+  eventFieldList,
   type CompareResponse,
   type FieldReport,
   type CompareReport,
@@ -212,4 +214,29 @@ test('text and JSON reports', () => {
   const parsed = JSON.parse(formatJsonReport(c.report())) as CompareReport;
   assert.equal(parsed.verdict, 'differences');
   assert.equal(parsed.endpoints[0].fields[0].field, 'body.city');
+});
+
+test('findings rebuilt from compare events equal the live findings (examples aside)', () => {
+  const live = createCompareCollector();
+  const fromEvents = createCompareCollector();
+  const r = rng(11);
+  for (let i = 0; i < 200; i++) {
+    const id = Math.floor(r() * 20);
+    const items = [{ p: id }, { p: id + 1 }];
+    const rec = live.record(
+      undefined,
+      { method: 'GET', path: `/things/${id}` },
+      json({ ts: i, items, v: 1 }),
+      json({ ts: i + 1, items, v: 1 }),
+      json({ ts: i + 2, items: r() < 0.3 ? [{ p: -1 }, { p: -2 }] : items, v: 1 }),
+    );
+    const ev = compareEventFields(rec);
+    fromEvents.recordFields(ev['weir.compare.endpoint'], eventFieldList(ev['weir.compare.fields']), eventFieldList(ev['weir.compare.noise_fields']));
+  }
+  const strip = (rep: CompareReport) => rep.endpoints.map((e) => ({ ...e, fields: e.fields.map((f) => ({ ...f, kinds: {}, examples: [] })) }));
+  const a = live.report();
+  assert.equal(a.verdict, 'differences');
+  assert.deepEqual(strip(fromEvents.report()), strip(a));
+  assert.deepEqual(field(a, 'GET /things/{id}', 'body.items[*].p').kinds.value !== undefined, true);
+  assert.deepEqual(eventFieldList('not json'), []);
 });

@@ -39,6 +39,10 @@ export interface CompareRecord {
   candidate: Difference[];
   /** Secondary vs primary (noise). */
   noise: Difference[];
+  /** The fields the candidate differed in, as counted (`body.items[*].price`): for a compare event. */
+  candidateFields: string[];
+  /** The fields the secondary differed in, as counted. */
+  noiseFields: string[];
 }
 
 export interface CompareCollector {
@@ -50,6 +54,11 @@ export interface CompareCollector {
     secondary: CompareResponse,
     candidate: CompareResponse,
   ): CompareRecord;
+  /**
+   * Counts one compared request from its field lists alone (no diff, no example): rebuilds findings
+   * from compare events, which carry `candidateFields` and `noiseFields` (see compareEventFields).
+   */
+  recordFields(endpoint: string, candidateFields: readonly string[], noiseFields: readonly string[]): void;
   /** Counts a request whose comparison could not run (an upstream failed or timed out). */
   recordFailure(endpoint: string | undefined, request: CompareRequest, reason: string): void;
   /** The endpoint name a request is counted under. */
@@ -131,6 +140,16 @@ export function createCompareCollector(opts: CompareCollectorOptions = {}): Comp
     return f;
   };
 
+  const countNoise = (st: EndpointState, fields: readonly string[]): void => {
+    const seen = new Set<FieldState>();
+    for (const k of fields) {
+      const f = fieldOfState(st, k);
+      if (seen.has(f)) continue;
+      seen.add(f);
+      f.noise++;
+    }
+  };
+
   return {
     endpointOf: (request) => endpointOf(request.method, request.path),
 
@@ -155,23 +174,33 @@ export function createCompareCollector(opts: CompareCollectorOptions = {}): Comp
       const seen = new Set<FieldState>();
       for (const [k, ds] of byField) {
         const f = fieldOfState(st, k);
+        for (const d of ds) f.kinds[d.kind] = (f.kinds[d.kind] ?? 0) + 1;
         if (seen.has(f)) continue;
         seen.add(f);
         f.candidate++;
-        for (const d of ds) f.kinds[d.kind] = (f.kinds[d.kind] ?? 0) + 1;
         if (f.examples.length < maxExamples) {
           exchange ??= summarizeExchange(request, primary, secondary, candidate, maxBody, opts.redact);
           f.examples.push({ ...exchange, differences: ds.slice(0, 10) });
         }
       }
-      const noiseSeen = new Set<FieldState>();
-      for (const d of noise) {
-        const f = fieldOfState(st, fieldKey(d));
-        if (noiseSeen.has(f)) continue;
-        noiseSeen.add(f);
-        f.noise++;
+      const noiseFields = [...new Set(noise.map(fieldKey))];
+      countNoise(st, noiseFields);
+      return { endpoint: name, candidate: cand, noise, candidateFields: [...byField.keys()], noiseFields };
+    },
+
+    recordFields(endpoint, candidateFields, noiseFields) {
+      const [, st] = stateOf(endpoint);
+      st.requests++;
+      if (candidateFields.length > 0) st.differing++;
+      if (noiseFields.length > 0) st.noisy++;
+      const seen = new Set<FieldState>();
+      for (const k of candidateFields) {
+        const f = fieldOfState(st, k);
+        if (seen.has(f)) continue;
+        seen.add(f);
+        f.candidate++;
       }
-      return { endpoint: name, candidate: cand, noise };
+      countNoise(st, noiseFields);
     },
 
     recordFailure(endpoint, request, reason) {

@@ -32,6 +32,7 @@ export {
   type CompareEndpoint,
   type CompareRecord,
 } from './collector.ts';
+export { compareEventFields, eventFieldList, MAX_EVENT_FIELDS, type CompareEventFields } from './events.ts';
 export type { CompareReport, CountPercent, EndpointReport, FieldReport } from './report-types.ts';
 export { formatTextReport, formatJsonReport, describeDifference, type TextReportOptions } from './report-text.ts';
 export {

@@ -63,6 +63,10 @@ export const compareThresholdsSchema = z.strictObject({
   relativeTo: z.enum(['sum', 'candidate']).optional(),
 });
 
+/**
+ * The `compare:` block of a service (see the top of this file for the YAML).
+ * @example const cfg = compareSchema.parse({ candidate: 'v2', secondary: 'v1b', sampleRate: 0.05 });
+ */
 export const compareSchema = z.strictObject({
   /** The version under test. */
   candidate: versionName,
@@ -117,7 +121,10 @@ export function collectorOptionsFromConfig(cfg: CompareConfig): CompareCollector
   };
 }
 
-/** True for methods compared without `allowSideEffects`. */
+/**
+ * True for methods compared without `allowSideEffects`.
+ * @example isSafeMethod('get') // → true; isSafeMethod('POST') // → false
+ */
 export function isSafeMethod(method: string): boolean {
   const m = method.toUpperCase();
   return m === 'GET' || m === 'HEAD' || m === 'OPTIONS';

@@ -53,13 +53,19 @@ export function diffHeaders(left: RawHeaders, right: RawHeaders, rules: Compiled
   return out;
 }
 
-/** The value of one header (first match, case-insensitive) or undefined. */
+/**
+ * The value of one header (case-insensitive; repeated values joined) or undefined.
+ * @example headerValue(['Content-Type', 'text/html'], 'content-type') // → 'text/html'
+ */
 export function headerValue(headers: RawHeaders, name: string): string | undefined {
   const want = name.toLowerCase();
   if (Array.isArray(headers)) {
     const list = headers as readonly string[];
-    for (let i = 0; i + 1 < list.length; i += 2) if (list[i].toLowerCase() === want) return list[i + 1];
-    return undefined;
+    let out: string | undefined;
+    for (let i = 0; i + 1 < list.length; i += 2) {
+      if (list[i].toLowerCase() === want) out = out === undefined ? list[i + 1] : `${out}, ${list[i + 1]}`;
+    }
+    return out;
   }
   for (const [k, v] of Object.entries(headers as Record<string, string | string[] | number | undefined>)) {
     if (k.toLowerCase() !== want || v === undefined) continue;

@@ -42,7 +42,10 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
-/** The regular-expression source for one field-path glob. */
+/**
+ * The regular-expression source for one field-path glob.
+ * @example new RegExp(`^${globSource('items[*].id')}$`).test('items[2].id') // → true
+ */
 export function globSource(glob: string): string {
   let out = '';
   let i = 0;
@@ -99,7 +102,10 @@ export function compileHeaderGlobs(globs: readonly string[]): GlobSet {
   return new RegExp(`^(?:${parts.join('|')})$`, 'i');
 }
 
-/** True when `set` matches `value`. */
+/**
+ * True when `set` matches `value` (false for an empty set).
+ * @example matchesAny(compilePathGlobs(['meta.**']), 'meta.ts') // → true
+ */
 export function matchesAny(set: GlobSet, value: string): boolean {
   return set !== null && set.test(value);
 }

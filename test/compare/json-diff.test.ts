@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { diffJsonBodies } from '../../src/proxy/compare/json-diff.ts';
 import { compileRules } from '../../src/proxy/compare/rules.ts';
 import { JsonScanError, skipValue } from '../../src/proxy/compare/json-scan.ts';
-import { canonicalDiffs, mutate, randomValue, referenceDiff, rng, serialize, type Json } from './helpers.ts';
+import { canonicalDiffs, mutate, pick, randomValue, referenceDiff, rng, serialize, type Json } from './helpers.ts';
+import { diffBodies } from '../../src/proxy/compare/diff.ts';
 
 const B = (s: string): Buffer => Buffer.from(s);
 const rules = compileRules();
@@ -127,4 +128,37 @@ test('property: the scanning diff equals the JSON.parse reference on seeded rand
   }
   assert.equal(cases, 3000);
   assert.ok(differing > 1500, `most cases differ (${differing})`);
+});
+
+test('fuzz: corrupted documents never crash the body diff; when both still parse, it matches the reference', () => {
+  const rs = compileRules({ maxValueChars: 1e9, maxDifferences: 1e9, arraysAsSets: ['tags'] });
+  const junk = ['"', '\\', '{', '}', '[', ']', ',', ':', 'x', '1', '-', '.', 'e', 't', 'n', ' ', '\\u12', '\\x'];
+  let parsed = 0;
+  for (let seed = 1; seed <= 3000; seed++) {
+    const r = rng(seed * 7919);
+    const doc = randomValue(r, 3);
+    const ta = serialize(r, doc, false);
+    let tb = serialize(r, r() < 0.5 ? doc : mutate(r, doc, 1), false);
+    const edits = 1 + Math.floor(r() * 3);
+    for (let k = 0; k < edits; k++) {
+      const at = Math.floor(r() * (tb.length + 1));
+      tb = r() < 0.5 ? tb.slice(0, at) + pick(r, junk) + tb.slice(at) : tb.slice(0, at) + tb.slice(at + 1);
+    }
+    // Through bytes and back, as a response body would be (a lone surrogate becomes U+FFFD).
+    const utf8 = (t: string): string => B(t).toString('utf8');
+    const pair: [string, string] = r() < 0.5 ? [utf8(ta), utf8(tb)] : [utf8(tb), utf8(ta)];
+    const res = (s: string) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: B(s) });
+    const got = diffBodies(res(pair[0]), res(pair[1]), rs);
+    let x: unknown;
+    let y: unknown;
+    try {
+      x = JSON.parse(pair[0]);
+      y = JSON.parse(pair[1]);
+    } catch {
+      continue;
+    }
+    parsed++;
+    assert.deepEqual(canonicalDiffs(got), canonicalDiffs(referenceDiff(x, y, rs)), `seed ${seed}\nA: ${pair[0]}\nB: ${pair[1]}`);
+  }
+  assert.ok(parsed > 100, `some corrupted pairs still parse (${parsed})`);
 });

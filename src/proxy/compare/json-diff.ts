@@ -70,7 +70,11 @@ function push(ctx: Ctx, d: Difference): void {
 }
 
 function value(ctx: Ctx, buf: Buffer, s: number, e: number): unknown {
-  return summarize(buf, s, e, ctx.rules.maxValueChars);
+  try {
+    return summarize(buf, s, e, ctx.rules.maxValueChars);
+  } catch (err) {
+    throw new JsonScanError(`invalid JSON value (${(err as Error).message})`, s);
+  }
 }
 
 /**

@@ -156,7 +156,7 @@ export function sameValueEnd(a: Buffer, ia: number, ea: number, b: Buffer, ib: n
 /** Decodes the string token `buf[s, e)` (quotes included). Escapes are decoded by JSON.parse. */
 export function decodeString(buf: Buffer, s: number, e: number): string {
   for (let k = s + 1; k < e - 1; k++) {
-    if (buf[k] === BACKSLASH) return JSON.parse(buf.toString('utf8', s, e)) as string;
+    if (buf[k] === BACKSLASH) return parseSlice(buf, s, e) as string;
   }
   return buf.toString('utf8', s + 1, e - 1);
 }

@@ -12,6 +12,9 @@ import { isPlainObject } from './util.ts';
 /** Milliseconds since the epoch; passed in so evaluations are reproducible in tests. */
 export type Clock = () => number;
 
+/** The evaluation time: a number (ms), or a clock read only when a rule uses `$flagd.timestamp`. */
+export type Now = number | Clock;
+
 function error(code: FlagErrorCode, message: string, flagMetadata: Resolution['flagMetadata']): Resolution {
   return { value: undefined, variant: undefined, reason: 'ERROR', errorCode: code, errorMessage: message, flagMetadata };
 }
@@ -34,13 +37,13 @@ function variantName(result: unknown): string | null {
  *   const r = evaluateFlag(set, 'new-checkout', { targetingKey: 'u-1', email: 'a@example.com' }, Date.now());
  *   // { value: true, variant: 'on', reason: 'TARGETING_MATCH', flagMetadata: {} }
  */
-export function evaluateFlag(set: CompiledFlagSet, key: string, context: unknown, nowMs: number): Resolution {
+export function evaluateFlag(set: CompiledFlagSet, key: string, context: unknown, now: Now): Resolution {
   const flag = set.flags.get(key);
   if (!flag) return error('FLAG_NOT_FOUND', `flag '${key}' not found`, set.metadata);
-  return evaluateCompiled(flag, context, nowMs);
+  return evaluateCompiled(flag, context, now);
 }
 
-export function evaluateCompiled(flag: CompiledFlag, context: unknown, nowMs: number): Resolution {
+export function evaluateCompiled(flag: CompiledFlag, context: unknown, now: Now): Resolution {
   const meta = flag.metadata;
   if (flag.state === 'DISABLED') return { value: undefined, variant: undefined, reason: 'DISABLED', flagMetadata: meta };
   let variant: string | null = flag.defaultVariant;
@@ -48,7 +51,7 @@ export function evaluateCompiled(flag: CompiledFlag, context: unknown, nowMs: nu
   if (flag.targeting !== null) {
     const ctx = context ?? {};
     if (!isPlainObject(ctx)) return error('INVALID_CONTEXT', 'evaluation context must be an object', meta);
-    const env: RuleEnv = { ctx, flagKey: flag.key, timestamp: flag.usesTimestamp ? Math.floor(nowMs / 1000) : 0 };
+    const env: RuleEnv = { ctx, flagKey: flag.key, timestamp: flag.usesTimestamp ? Math.floor((typeof now === 'number' ? now : now()) / 1000) : 0 };
     let result: unknown;
     try {
       result = flag.targeting(ctx, env);
@@ -88,9 +91,9 @@ function typeMatches(value: FlagValue, type: FlagType): boolean {
  *   resolveTyped(set, 'new-checkout', 'boolean', false, ctx, Date.now()).value // true or false
  */
 export function resolveTyped<T extends FlagValue>(
-  set: CompiledFlagSet, key: string, type: FlagType, defaultValue: T, context: unknown, nowMs: number,
+  set: CompiledFlagSet, key: string, type: FlagType, defaultValue: T, context: unknown, now: Now,
 ): TypedResolution<T> {
-  const r = evaluateFlag(set, key, context, nowMs);
+  const r = evaluateFlag(set, key, context, now);
   if (r.value === undefined) return { ...r, value: defaultValue } as TypedResolution<T>;
   if (!typeMatches(r.value, type)) {
     return {
@@ -117,8 +120,9 @@ export interface FlagResolvers {
  * @example
  *   for (const [key, r] of evaluateAll(set, ctx, Date.now())) console.log(key, r.value);
  */
-export function evaluateAll(set: CompiledFlagSet, context: unknown, nowMs: number): [string, Resolution][] {
+export function evaluateAll(set: CompiledFlagSet, context: unknown, now: Now): [string, Resolution][] {
   const out: [string, Resolution][] = [];
-  for (const flag of set.flags.values()) out.push([flag.key, evaluateCompiled(flag, context, nowMs)]);
+  const t = typeof now === 'number' ? now : now();
+  for (const flag of set.flags.values()) out.push([flag.key, evaluateCompiled(flag, context, t)]);
   return out;
 }

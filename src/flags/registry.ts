@@ -80,13 +80,13 @@ export function createFlagRegistry(options: FlagRegistryOptions = {}): FlagRegis
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    evaluate: (key, context = {}) => evaluateFlag(set, key, context, clock()),
-    evaluateAll: (context = {}) => evaluateAll(set, context, clock()),
-    resolveBoolean: (key, d, context = {}) => resolveTyped(set, key, 'boolean', d, context, clock()),
-    resolveString: (key, d, context = {}) => resolveTyped(set, key, 'string', d, context, clock()),
-    resolveNumber: (key, d, context = {}) => resolveTyped(set, key, 'number', d, context, clock()),
+    evaluate: (key, context = {}) => evaluateFlag(set, key, context, clock),
+    evaluateAll: (context = {}) => evaluateAll(set, context, clock),
+    resolveBoolean: (key, d, context = {}) => resolveTyped(set, key, 'boolean', d, context, clock),
+    resolveString: (key, d, context = {}) => resolveTyped(set, key, 'string', d, context, clock),
+    resolveNumber: (key, d, context = {}) => resolveTyped(set, key, 'number', d, context, clock),
     resolveObject: <T extends FlagValue>(key: string, d: T, context: EvaluationContext = {}): TypedResolution<T> =>
-      resolveTyped(set, key, 'object', d, context, clock()),
+      resolveTyped(set, key, 'object', d, context, clock),
   };
 }
 

@@ -6,8 +6,8 @@
 import type { CompiledRule } from '../types.ts';
 import type { Compiler, OperatorBuilder } from './compile.ts';
 import { buildEndsWith, buildFractional, buildSemVer, buildStartsWith } from './custom.ts';
-import { str, truthy } from './values.ts';
-import { buildMissing, buildMissingSome, buildVar } from './vars.ts';
+import { own, str, truthy } from './values.ts';
+import { buildMissing, buildMissingSome, buildVar, plainVar } from './vars.ts';
 
 function all(args: unknown[], c: Compiler, path: string, depth: number, inner: boolean): CompiledRule[] {
   return args.map((a, i) => c.compile(a, c.at(path, i), depth, inner));
@@ -33,11 +33,46 @@ function binary(fn: (a: unknown, b: unknown) => unknown): OperatorBuilder {
   };
 }
 
-/** `<` and `<=` also take three arguments: "between" (exclusive / inclusive). */
-function comparison(lt: (a: any, b: any) => boolean): OperatorBuilder {
+type Cmp = '==' | '===' | '!=' | '!==' | '<' | '<=' | '>' | '>=';
+
+const isLiteral = (n: unknown) => n === null || (typeof n !== 'object' && typeof n !== 'function');
+
+/** `{"var": "k"} OP literal`, the most common condition, as one closure. */
+function keyOp(op: Cmp, read: (d: unknown) => any, lit: unknown): CompiledRule {
+  const x = lit as any;
+  switch (op) {
+    case '==': return (d) => read(d) == x; // eslint-disable-line eqeqeq
+    case '===': return (d) => read(d) === x;
+    case '!=': return (d) => read(d) != x; // eslint-disable-line eqeqeq
+    case '!==': return (d) => read(d) !== x;
+    case '<': return (d) => read(d) < x;
+    case '<=': return (d) => read(d) <= x;
+    case '>': return (d) => read(d) > x;
+    case '>=': return (d) => read(d) >= x;
+  }
+}
+
+/** Two evaluated operands, one closure literal per operator so each has its own type feedback. */
+function pairOp(op: Cmp, a: CompiledRule, b: CompiledRule): CompiledRule {
+  switch (op) {
+    case '==': return (d, e) => (a(d, e) as any) == b(d, e); // eslint-disable-line eqeqeq
+    case '===': return (d, e) => a(d, e) === b(d, e);
+    case '!=': return (d, e) => (a(d, e) as any) != b(d, e); // eslint-disable-line eqeqeq
+    case '!==': return (d, e) => a(d, e) !== b(d, e);
+    case '<': return (d, e) => (a(d, e) as any) < (b(d, e) as any);
+    case '<=': return (d, e) => (a(d, e) as any) <= (b(d, e) as any);
+    case '>': return (d, e) => (a(d, e) as any) > (b(d, e) as any);
+    case '>=': return (d, e) => (a(d, e) as any) >= (b(d, e) as any);
+  }
+}
+
+const FLIP: Record<Cmp, Cmp> = { '==': '==', '===': '===', '!=': '!=', '!==': '!==', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
+
+/** ==, ===, !=, !==, and <, <=, >, >= (the last four also take three arguments: "between"). */
+function comparison(op: Cmp, lt?: (a: any, b: any) => boolean): OperatorBuilder {
   return (args, c, path, depth, inner) => {
     const fns = all(args, c, path, depth, inner);
-    if (fns.length === 3) {
+    if (fns.length === 3 && lt) {
       const [a, b, m] = fns;
       return (data, env) => {
         const y = b(data, env);
@@ -45,8 +80,15 @@ function comparison(lt: (a: any, b: any) => boolean): OperatorBuilder {
       };
     }
     const [a, b] = fns;
-    if (!a || !b) return () => false;
-    return (data, env) => lt(a(data, env), b(data, env));
+    const none: CompiledRule = () => undefined;
+    if (!a || !b) return pairOp(op, a ?? none, none);
+    if (args.length === 2) {
+      const left = plainVar(args[0]);
+      if (left !== null && isLiteral(args[1])) return keyOp(op, left, args[1]);
+      const right = plainVar(args[1]);
+      if (right !== null && isLiteral(args[0])) return keyOp(FLIP[op], right, args[0]);
+    }
+    return pairOp(op, a, b);
   };
 }
 
@@ -138,26 +180,28 @@ export const OPERATORS: Record<string, OperatorBuilder> = {
   missing_some: buildMissingSome,
   if: buildIf,
   '?:': buildIf,
-  // eslint-disable-next-line eqeqeq
-  '==': binary((a, b) => a == b),
-  '===': binary((a, b) => a === b),
-  // eslint-disable-next-line eqeqeq
-  '!=': binary((a, b) => a != b),
-  '!==': binary((a, b) => a !== b),
+  '==': comparison('=='),
+  '===': comparison('==='),
+  '!=': comparison('!='),
+  '!==': comparison('!=='),
   '!': (args, c, path, depth, inner) => {
     const a = c.compile(args[0], c.at(path, 0), depth, inner);
+    const v = plainVar(args[0]);
+    if (v) return (d) => !truthy(v(d));
     return (data, env) => !truthy(a(data, env));
   },
   '!!': (args, c, path, depth, inner) => {
     const a = c.compile(args[0], c.at(path, 0), depth, inner);
+    const v = plainVar(args[0]);
+    if (v) return (d) => truthy(v(d));
     return (data, env) => truthy(a(data, env));
   },
   or: buildOr,
   and: buildAnd,
-  '>': comparison((a, b) => a > b),
-  '>=': comparison((a, b) => a >= b),
-  '<': comparison((a, b) => a < b),
-  '<=': comparison((a, b) => a <= b),
+  '>': comparison('>'),
+  '>=': comparison('>='),
+  '<': comparison('<', (a, b) => a < b),
+  '<=': comparison('<=', (a, b) => a <= b),
   max: eager((v) => (v.length === 0 ? null : Math.max(...(v as number[])))),
   min: eager((v) => (v.length === 0 ? null : Math.min(...(v as number[])))),
   '+': eager((v) => {
@@ -184,10 +228,29 @@ export const OPERATORS: Record<string, OperatorBuilder> = {
     for (const x of v) if (Array.isArray(x)) out.push(...x); else out.push(x);
     return out;
   }),
-  in: binary((a, b) => {
-    if (typeof b === 'string') return b.includes(String(a));
-    return Array.isArray(b) ? b.includes(a) : false;
-  }),
+  in: (args, c, path, depth, inner) => {
+    const within = (a: unknown, b: unknown) => {
+      if (typeof b === 'string') return b.includes(String(a));
+      return Array.isArray(b) ? b.includes(a) : false;
+    };
+    const fn = binary(within)(args, c, path, depth, inner);
+    if (args.length !== 2) return fn;
+    const v0 = plainVar(args[0]);
+    if (v0 && Array.isArray(args[1]) && args[1].every(isLiteral)) {
+      const list = new Set(args[1] as unknown[]);
+      return (d) => list.has(v0(d));
+    }
+    const v1 = plainVar(args[1]);
+    if (v1 && isLiteral(args[0])) {
+      const x = args[0];
+      const sx = String(x);
+      return (d) => {
+        const b = v1(d);
+        return typeof b === 'string' ? b.includes(sx) : Array.isArray(b) ? b.includes(x) : false;
+      };
+    }
+    return fn;
+  },
   cat: eager((v) => {
     let s = '';
     for (const x of v) s += str(x);

@@ -19,7 +19,11 @@ export function own(obj: unknown, key: string): unknown {
     if (key === '' || !/^\d+$/.test(key)) return undefined;
     return obj[Number(key)];
   }
-  return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
+  const v = (obj as Record<string, unknown>)[key];
+  // Only Object.prototype's members can be inherited by a JSON context: all functions, plus the
+  // `__proto__` accessor. Everything else read directly is an own property, so skip the hasOwn check.
+  if (v === undefined || (typeof v !== 'function' && key !== '__proto__')) return v;
+  return Object.hasOwn(obj, key) ? v : undefined;
 }
 
 /** `cat`'s string conversion: null/undefined become "" (flagd's Go engine), everything else as JavaScript. */

@@ -105,3 +105,32 @@ export const buildMissingSome: OperatorBuilder = (args, c, path, depth, inner) =
     return found >= n ? [] : missing;
   };
 };
+
+/**
+ * A reader for a plain `{"var": "a.b"}` (no default, not `$flagd`, not computed), returning null for
+ * missing values as `var` does; or null when the node is not such a var.
+ */
+export function plainVar(node: unknown): ((d: unknown) => any) | null {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return null;
+  const keys = Object.keys(node);
+  if (keys.length !== 1 || keys[0] !== 'var') return null;
+  let v = (node as { var: unknown }).var;
+  if (Array.isArray(v)) {
+    if (v.length !== 1) return null;
+    v = v[0];
+  }
+  if (typeof v !== 'string' || v === '') return null;
+  const parts = v.split('.');
+  if (parts[0] === '$flagd') return null;
+  if (parts.length === 1) {
+    return (d) => {
+      const x = own(d, v);
+      return x === undefined ? null : x;
+    };
+  }
+  return (d) => {
+    let x: unknown = d;
+    for (let i = 0; i < parts.length && x !== undefined && x !== null; i++) x = own(x, parts[i]);
+    return x === undefined ? null : x;
+  };
+}

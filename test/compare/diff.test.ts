@@ -54,6 +54,12 @@ test('text context is short and marks cuts', () => {
   assert.ok(typeof d[0].left === 'string' && d[0].left.length < 100 && d[0].left.startsWith('…') && d[0].left.endsWith('…'));
 });
 
+test('bodies above maxJsonBytes are compared as text', () => {
+  const d = diffResponses(json({ a: 1, pad: 'x'.repeat(100) }), json({ a: 2, pad: 'x'.repeat(100) }), compileRules({ maxJsonBytes: 50 }));
+  assert.equal(d[0].kind, 'text');
+  assert.equal(d[0].offset, 5);
+});
+
 test('long values are cut in differences', () => {
   const d = diffResponses(json({ s: 'a'.repeat(1000) }), json({ s: 'b'.repeat(1000) }), compileRules({ maxValueChars: 10 }));
   assert.equal(d[0].left, 'aaaaaaaaa…');

@@ -69,7 +69,7 @@ export function diffBodies(left: CompareResponse, right: CompareResponse, rules:
   const a = asBuffer(left.body);
   const b = asBuffer(right.body);
   if (a.length === b.length && a.equals(b)) return [];
-  if (bodyIsJson(left, right, a, b, rules)) {
+  if (a.length <= rules.maxJsonBytes && b.length <= rules.maxJsonBytes && bodyIsJson(left, right, a, b, rules)) {
     try {
       return diffJsonBodies(a, b, rules);
     } catch (err) {

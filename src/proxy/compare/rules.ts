@@ -44,6 +44,7 @@ export interface CompiledRules {
   readonly bodyMode: BodyMode;
   readonly maxValueChars: number;
   readonly maxDifferences: number;
+  readonly maxJsonBytes: number;
 }
 
 /**
@@ -65,6 +66,7 @@ export function compileRules(rules: DiffRules = {}): CompiledRules {
     bodyMode: rules.bodyMode ?? 'auto',
     maxValueChars: rules.maxValueChars ?? 200,
     maxDifferences: rules.maxDifferences ?? 100,
+    maxJsonBytes: rules.maxJsonBytes ?? 8 * 1024 * 1024,
   };
 }
 

@@ -73,4 +73,6 @@ export interface DiffRules {
   maxValueChars?: number;
   /** Stop after this many differences per body (the rest are dropped). Default 100. */
   maxDifferences?: number;
+  /** Bodies larger than this many bytes are compared as text, not structurally. Default 8 MiB. */
+  maxJsonBytes?: number;
 }

@@ -6,7 +6,7 @@
 import type { CompiledRule } from '../types.ts';
 import type { Compiler, OperatorBuilder } from './compile.ts';
 import { buildEndsWith, buildFractional, buildSemVer, buildStartsWith } from './custom.ts';
-import { own, str, truthy } from './values.ts';
+import { str, truthy } from './values.ts';
 import { buildMissing, buildMissingSome, buildVar, plainVar } from './vars.ts';
 
 function all(args: unknown[], c: Compiler, path: string, depth: number, inner: boolean): CompiledRule[] {

@@ -17,7 +17,7 @@ const seconds = Number(process.argv[2] ?? '0.5');
 
 function order(seed: number, variant: number): unknown {
   const items = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 21; i++) {
     items.push({
       sku: `SKU-${seed}-${i}`,
       name: `Item number ${i} with a fairly descriptive name`,

@@ -3,15 +3,18 @@
  * and fail a bad canary early without inflating false alarms.
  *
  * - errors: the canary's share of errors against its share of traffic, one-sided Dirichlet/Beta
- *   mixture e-process (Lindon & Malek 2022), level alpha/2;
+ *   mixture e-process (Lindon & Malek 2022);
+ * - errors per key (route, or error fingerprint from a fixed list): the same test on each key's
+ *   errors, so a new error on one endpoint is not diluted by the whole service's traffic;
  * - latency: mSPRT with its normal-mixture confidence sequence on mean ln(latency) (Johari et al.
- *   2022; Howard et al. 2021), level alpha/2, failing only when the whole sequence lies above
+ *   2022; Howard et al. 2021), failing only when the whole sequence lies above
  *   ln(1 + allowedLatencyIncrease);
  * - sample ratio: the same multinomial test on request counts at `srmAlpha`; a mismatch makes the
  *   comparison invalid rather than failing the canary.
  *
- * By the union bound the chance that an A/A canary is ever failed, however often it is checked, is at
- * most alpha.
+ * alpha is split between the tests present (default weights: latency 0.2, errors 0.4, errors per key
+ * 0.4, the last shared equally among `keyCount` keys). By the union bound the chance that an A/A
+ * canary is ever failed, however often it is checked, is at most alpha.
  */
 import type { MeanSummary } from './sequential-means.ts';
 import { msprt } from './sequential-means.ts';
@@ -23,14 +26,23 @@ export interface SequentialCanaryInput {
   errors: { baseline: number; canary: number };
   /** Summaries of ln(latency) per arm, cumulative; omit to skip the latency test. */
   logLatency?: { baseline: MeanSummary; canary: MeanSummary };
+  /** Cumulative errors per key (route or error fingerprint); omit to skip the per-key tests. */
+  errorsByKey?: readonly { key: string; baseline: number; canary: number }[];
 }
 
 /** Settings of the sequential judge. */
 export interface SequentialCanaryConfig {
   /** Canary's share of the traffic the two arms receive (e.g. 0.5 for equal arms, 0.05 for 95/5). */
   canaryShare: number;
-  /** Overall false-failure budget, split equally between errors and latency (default 0.01). */
+  /** Overall false-failure budget, split between the tests by `alphaWeights` (default 0.01). */
   alpha?: number;
+  /** Relative shares of alpha (default latency 0.2, errors 0.4, errorsByKey 0.4); absent tests drop out. */
+  alphaWeights?: { latency?: number; errors?: number; errorsByKey?: number };
+  /**
+   * Number of keys the per-key budget is divided among (default: the keys in the input). Fix it in
+   * advance — e.g. the routes declared in weir.yaml — so that keys appearing later stay covered.
+   */
+  keyCount?: number;
   /** Dirichlet/Beta prior concentration of the error test (default 10). */
   concentration?: number;
   /** Mixing standard deviation of the latency mSPRT on ln(latency) (default 0.1). */
@@ -46,6 +58,8 @@ export interface SequentialCanaryState {
   errorsPValue: number;
   latencyPValue: number;
   srmPValue: number;
+  /** Running p-value per error key. */
+  keyPValues: Readonly<Record<string, number>>;
 }
 
 /** Initial state for a new canary step. */
@@ -53,6 +67,7 @@ export const INITIAL_SEQUENTIAL_STATE: SequentialCanaryState = Object.freeze({
   errorsPValue: 1,
   latencyPValue: 1,
   srmPValue: 1,
+  keyPValues: Object.freeze({}),
 });
 
 /** Decision of one check: fail now, keep going, or the comparison is invalid (sample ratio mismatch). */
@@ -72,6 +87,8 @@ export interface SequentialCanaryJudgement {
     ratioUpper: number;
     failed: boolean;
   } | null;
+  /** Per-key error tests, in input order. */
+  errorKeys: { key: string; pValue: number; alpha: number; canaryShareOfErrors: number; failed: boolean }[];
   srm: { pValue: number; mismatch: boolean };
   /** Pass to the next check. */
   state: SequentialCanaryState;
@@ -96,21 +113,30 @@ export function judgeSequentialCanary(
   previous: SequentialCanaryState = INITIAL_SEQUENTIAL_STATE,
 ): SequentialCanaryJudgement {
   const alpha = config.alpha ?? 0.01;
-  const testAlpha = input.logLatency ? alpha / 2 : alpha;
+  const keys = input.errorsByKey ?? [];
+  const w = config.alphaWeights ?? {};
+  const wLatency = input.logLatency ? (w.latency ?? 0.2) : 0;
+  const wErrors = w.errors ?? 0.4;
+  const wKeys = keys.length > 0 ? (w.errorsByKey ?? 0.4) : 0;
+  const wSum = wLatency + wErrors + wKeys;
+  const latencyAlpha = (alpha * wLatency) / wSum;
+  const errorsAlpha = (alpha * wErrors) / wSum;
+  const keyAlpha = keys.length > 0 ? (alpha * wKeys) / wSum / Math.max(config.keyCount ?? keys.length, keys.length) : 0;
+  const concentration = config.concentration ?? 10;
   const shares = [1 - config.canaryShare, config.canaryShare];
   const reasons: string[] = [];
 
   const srm = multinomialSequentialTest(
     [input.requests.baseline, input.requests.canary],
     shares,
-    { alpha: config.srmAlpha ?? 0.001, concentration: config.concentration ?? 10 },
+    { alpha: config.srmAlpha ?? 0.001, concentration },
     { pValue: previous.srmPValue },
   );
 
   const errorTest = multinomialSequentialTest(
     [input.errors.baseline, input.errors.canary],
     shares,
-    { alpha: testAlpha, concentration: config.concentration ?? 10, alternative: 'greater', arm: 1 },
+    { alpha: errorsAlpha, concentration, alternative: 'greater', arm: 1 },
     { pValue: previous.errorsPValue },
   );
   const baselineRate = input.requests.baseline > 0 ? input.errors.baseline / input.requests.baseline : Number.NaN;
@@ -128,13 +154,30 @@ export function judgeSequentialCanary(
     );
   }
 
+  const keyPValues: Record<string, number> = {};
+  const errorKeys = keys.map((k) => {
+    const t = multinomialSequentialTest(
+      [k.baseline, k.canary],
+      shares,
+      { alpha: keyAlpha, concentration, alternative: 'greater', arm: 1 },
+      { pValue: previous.keyPValues[k.key] ?? 1 },
+    );
+    keyPValues[k.key] = t.pValue;
+    if (t.reject) {
+      reasons.push(
+        `${k.key}: canary has ${k.canary} of ${k.baseline + k.canary} errors on ${(100 * config.canaryShare).toFixed(1)}% of traffic (always-valid p = ${t.pValue.toPrecision(3)})`,
+      );
+    }
+    return { key: k.key, pValue: t.pValue, alpha: keyAlpha, canaryShareOfErrors: t.observedShares[1], failed: t.reject };
+  });
+
   let latency: SequentialCanaryJudgement['latency'] = null;
   let latencyPValue = previous.latencyPValue;
   if (input.logLatency) {
     const m = msprt(
       input.logLatency.baseline,
       input.logLatency.canary,
-      { alpha: testAlpha, mixingSd: config.latencyMixingSd ?? 0.1 },
+      { alpha: latencyAlpha, mixingSd: config.latencyMixingSd ?? 0.1 },
       { pValue: previous.latencyPValue },
     );
     latencyPValue = m.pValue;
@@ -161,7 +204,7 @@ export function judgeSequentialCanary(
     reasons.unshift(
       `sample ratio mismatch: canary has ${(100 * srm.observedShares[1]).toFixed(2)}% of requests, expected ${(100 * config.canaryShare).toFixed(2)}% (p = ${srm.pValue.toPrecision(3)})`,
     );
-  } else if (errors.failed || latency?.failed) {
+  } else if (errors.failed || latency?.failed || errorKeys.some((k) => k.failed)) {
     decision = 'fail';
   }
   return {
@@ -169,7 +212,8 @@ export function judgeSequentialCanary(
     reasons,
     errors,
     latency,
+    errorKeys,
     srm: { pValue: srm.pValue, mismatch },
-    state: { errorsPValue: errorTest.pValue, latencyPValue, srmPValue: srm.pValue },
+    state: { errorsPValue: errorTest.pValue, latencyPValue, srmPValue: srm.pValue, keyPValues },
   };
 }

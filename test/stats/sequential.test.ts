@@ -145,16 +145,20 @@ test('mSPRT and asymptotic CS: false alarms ≤ alpha over 100 looks; naive peek
   assert.ok(naiveRejects / runs > 3 * alpha, `naive peeking rate ${naiveRejects / runs} should be inflated`);
 });
 
+const ROUTES = 10;
+
 function simulateCanary(
   rng: Random,
   errorRate: { baseline: number; canary: number },
   latencyShift: number,
   intervals: number,
   perInterval: number,
+  route0ExtraError = 0,
 ): { failedAt: number | null } {
   let state: SequentialCanaryState = INITIAL_SEQUENTIAL_STATE;
   const requests = { baseline: 0, canary: 0 };
   const errors = { baseline: 0, canary: 0 };
+  const byRoute = Array.from({ length: ROUTES }, (_, k) => ({ key: `route-${k}`, baseline: 0, canary: 0 }));
   let lb = { n: 0, mean: 0, m2: 0, variance: 0 };
   let lc = { n: 0, mean: 0, m2: 0, variance: 0 };
   for (let i = 1; i <= intervals; i++) {
@@ -162,13 +166,21 @@ function simulateCanary(
     const nc = rng.poisson(perInterval);
     requests.baseline += nb;
     requests.canary += nc;
-    errors.baseline += rng.binomial(nb, errorRate.baseline);
-    errors.canary += rng.binomial(nc, errorRate.canary);
+    const eb = rng.binomial(nb, errorRate.baseline);
+    const ec = rng.binomial(nc, errorRate.canary);
+    // Errors fall on the routes uniformly (equal traffic per route) ...
+    for (let e = 0; e < eb; e++) byRoute[Math.floor(rng.uniform() * ROUTES)].baseline += 1;
+    for (let e = 0; e < ec; e++) byRoute[Math.floor(rng.uniform() * ROUTES)].canary += 1;
+    // ... plus, in the canary, a new error on route 0.
+    const extra = route0ExtraError > 0 ? rng.binomial(rng.binomial(nc, 1 / ROUTES), route0ExtraError) : 0;
+    byRoute[0].canary += extra;
+    errors.baseline += eb;
+    errors.canary += ec + extra;
     lb = addBatch(rng, lb, nb, 4.6, 0.5);
     lc = addBatch(rng, lc, nc, 4.6 + latencyShift, 0.5);
     const r = judgeSequentialCanary(
-      { requests, errors, logLatency: { baseline: lb, canary: lc } },
-      { canaryShare: 0.5, alpha: 0.01 },
+      { requests, errors, logLatency: { baseline: lb, canary: lc }, errorsByKey: byRoute },
+      { canaryShare: 0.5, alpha: 0.01, keyCount: ROUTES },
       state,
     );
     state = r.state;
@@ -177,7 +189,7 @@ function simulateCanary(
   return { failedAt: null };
 }
 
-test('sequential canary judge: A/A canaries are failed at most 1% of the time under continuous monitoring', () => {
+test('sequential canary judge: A/A canaries are failed at most 1% of the time under continuous monitoring, with per-route tests', () => {
   const rng = createRandom(303);
   const runs = 1500;
   let failed = 0;
@@ -187,13 +199,15 @@ test('sequential canary judge: A/A canaries are failed at most 1% of the time un
   assert.ok(failed / runs <= limit(0.01, runs), `A/A failure rate ${failed / runs}`);
 });
 
-test('sequential canary judge: large regressions are caught, and early', () => {
+test('sequential canary judge: large regressions and a new error on one route are caught, and early', () => {
   const rng = createRandom(404);
   const runs = 200;
   let errorsCaught = 0;
   let latencyCaught = 0;
   let latencyEarly = 0;
+  let routeCaught = 0;
   for (let r = 0; r < runs; r++) {
+    if (simulateCanary(rng, { baseline: 0.01, canary: 0.01 }, 0, 60, 200, 0.1).failedAt !== null) routeCaught += 1;
     if (simulateCanary(rng, { baseline: 0.01, canary: 0.03 }, 0, 60, 200).failedAt !== null) errorsCaught += 1;
     const l = simulateCanary(rng, { baseline: 0.01, canary: 0.01 }, Math.log(1.3), 60, 200).failedAt;
     if (l !== null) latencyCaught += 1;
@@ -203,4 +217,22 @@ test('sequential canary judge: large regressions are caught, and early', () => {
   assert.ok(errorsCaught / runs >= 0.95, `error ×3 detected in ${errorsCaught}/${runs}`);
   assert.ok(latencyCaught / runs >= 0.95, `latency +30% detected in ${latencyCaught}/${runs}`);
   assert.ok(latencyEarly / runs >= 0.9, `latency +30% detected within 3 intervals in ${latencyEarly}/${runs}`);
+  assert.ok(routeCaught / runs >= 0.95, `new 10% error on one route of ten detected in ${routeCaught}/${runs}`);
+});
+
+test('sequential judge: a sample ratio mismatch makes the comparison invalid instead of failing the canary', () => {
+  const r = judgeSequentialCanary(
+    { requests: { baseline: 10000, canary: 8000 }, errors: { baseline: 100, canary: 200 } },
+    { canaryShare: 0.5 },
+  );
+  assert.equal(r.decision, 'invalid');
+  assert.equal(r.srm.mismatch, true);
+  assert.match(r.reasons[0], /sample ratio mismatch/);
+  const ok = judgeSequentialCanary(
+    { requests: { baseline: 10000, canary: 10050 }, errors: { baseline: 100, canary: 104 } },
+    { canaryShare: 0.5 },
+  );
+  assert.equal(ok.decision, 'continue');
+  assert.equal(ok.latency, null);
+  assert.deepEqual(ok.errorKeys, []);
 });

@@ -117,6 +117,7 @@ export async function bubbleUp(store: EventStore, input: unknown): Promise<Bubbl
 
   const p = new Params();
   const where = whereSql(base, p);
+  const whereParams = [...p.values];
   const selExpr = `coalesce(${filtersSql(sel.filters, sel.combination, p)}, false)`;
   const params = p.values;
   const [counts] = await store.sql(`SELECT count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where}`, params);
@@ -138,7 +139,7 @@ export async function bubbleUp(store: EventStore, input: unknown): Promise<Bubbl
   const bounds = new Map<string, [number, number]>();
   if (numeric.length > 0) {
     const cols = numeric.map((f, i) => `min(${quoteIdent(f.name)})::DOUBLE AS lo${i}, max(${quoteIdent(f.name)})::DOUBLE AS hi${i}`).join(', ');
-    const [row] = await store.sql(`SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}`, params);
+    const [row] = await store.sql(`SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}`, whereParams);
     numeric.forEach((f, i) => {
       if (row[`lo${i}`] !== null) bounds.set(f.name, [Number(row[`lo${i}`]), Number(row[`hi${i}`])]);
     });

@@ -33,10 +33,12 @@ const EXAMPLE_FIELDS = [
 ] as const;
 
 function title(ex: Record<string, unknown>): string {
-  const type = ex['exception.type'] ?? ex['error.type'];
+  const type = ex['exception.type'];
   const message = ex['exception.message'];
+  const http = `HTTP ${ex['http.response.status_code'] ?? '?'} ${ex['http.request.method'] ?? ''} ${ex['http.route'] ?? ex['url.path'] ?? ''}`.replace(/\s+/g, ' ').trim();
   if (type || message) return `${type ?? 'Error'}${message ? `: ${String(message).split('\n')[0].slice(0, 200)}` : ''}`;
-  return `HTTP ${ex['http.response.status_code'] ?? '?'} ${ex['http.request.method'] ?? ''} ${ex['http.route'] ?? ex['url.path'] ?? ''}`.replace(/\s+/g, ' ').trim();
+  if (ex['error.type']) return `${ex['error.type']}${ex['http.response.status_code'] !== undefined ? ` (${http})` : ''}`;
+  return http;
 }
 
 /**

@@ -73,15 +73,19 @@ function id(v: string | undefined, enc: IdEncoding): string | undefined {
   return /^0*$/.test(hex) ? undefined : hex;
 }
 
-/** Nanoseconds (an int64 as string or number) → milliseconds, exact to the nanosecond in the fraction. */
-export function nanosToMs(v: string | number | undefined): number | undefined {
+/** An int64 nanosecond time (string or number) as a bigint; undefined when absent or zero. */
+export function nanos(v: string | number | undefined): bigint | undefined {
   if (v === undefined || v === '' || v === 0 || v === '0') return undefined;
   try {
-    const n = BigInt(typeof v === 'number' ? Math.trunc(v) : v);
-    return Number(n / 1_000_000n) + Number(n % 1_000_000n) / 1e6;
+    return BigInt(typeof v === 'number' ? Math.trunc(v) : v);
   } catch {
     return undefined;
   }
+}
+
+/** Nanoseconds → whole milliseconds since the epoch (the event timestamp). */
+function toMs(ns: bigint): number {
+  return Number(ns / 1_000_000n);
 }
 
 /** An AnyValue as a flat field value; arrays and nested lists become JSON text. */
@@ -154,10 +158,11 @@ export function spansToEvents(req: TracesRequest, ids: IdEncoding): WideEvent[] 
         const e = base(rs.resource, ss.scope, 'trace');
         addAttributes(e, span.attributes);
         applyLegacy(e);
-        const start = nanosToMs(span.startTimeUnixNano);
-        const end = nanosToMs(span.endTimeUnixNano);
-        if (start !== undefined) e.timestamp = Math.floor(start);
-        if (start !== undefined && end !== undefined) e.duration_ms = Math.max(0, end - start);
+        const start = nanos(span.startTimeUnixNano);
+        const end = nanos(span.endTimeUnixNano);
+        if (start !== undefined) e.timestamp = toMs(start);
+        // The difference in bigint first: epoch nanoseconds as a double would lose the sub-millisecond part.
+        if (start !== undefined && end !== undefined) e.duration_ms = end > start ? Number(end - start) / 1e6 : 0;
         if (span.name !== undefined) e.name = span.name;
         const traceId = id(span.traceId, ids);
         const spanId = id(span.spanId, ids);
@@ -199,8 +204,8 @@ export function logsToEvents(req: LogsRequest, ids: IdEncoding): WideEvent[] {
         const e = base(rl.resource, sl.scope, 'log');
         addAttributes(e, rec.attributes);
         applyLegacy(e);
-        const t = nanosToMs(rec.timeUnixNano) ?? nanosToMs(rec.observedTimeUnixNano);
-        if (t !== undefined) e.timestamp = Math.floor(t);
+        const t = nanos(rec.timeUnixNano) ?? nanos(rec.observedTimeUnixNano);
+        if (t !== undefined) e.timestamp = toMs(t);
         const body = anyValue(rec.body);
         if (body !== null) e.body = body;
         if (rec.severityText) e.severity_text = rec.severityText;

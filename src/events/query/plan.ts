@@ -67,11 +67,11 @@ function heatBucket(col: string, i: number): string {
 }
 
 /** The SQL aggregate for one calculation; `widthMs` is the span CONCURRENCY divides by. */
-function calcSql(c: Calc, i: number, widthMs: string): string {
+function calcSql(c: Calc, i: number, widthMs: () => string): string {
   const col = c.field ? quoteIdent(c.field.name) : '';
   switch (c.op) {
     case 'COUNT': return 'count(*)';
-    case 'CONCURRENCY': return `coalesce(sum("duration_ms"), 0) / ${widthMs}`;
+    case 'CONCURRENCY': return `coalesce(sum("duration_ms"), 0) / ${widthMs()}`;
     case 'SUM': return `sum(${col})`;
     case 'AVG': return `avg(${col})`;
     case 'MIN': return `min(${col})`;
@@ -104,7 +104,8 @@ function heatmapJoin(q: NormalizedQuery, where: string): string {
 export function planTotals(q: NormalizedQuery): SqlPlan {
   const p = new Params();
   const where = whereSql(q, p);
-  const width = p.add(Math.max(q.endMs - q.startMs, 1));
+  let widthParam: string | undefined;
+  const width = () => (widthParam ??= p.add(Math.max(q.endMs - q.startMs, 1)));
   const select = [
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
     ...q.calculations.map((c, i) => `${c.op.startsWith('RATE_') ? 'NULL' : calcSql(c, i, width)} AS c${i}`),
@@ -139,7 +140,7 @@ export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar
   const select = [
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
     `("timestamp" // ${gran}) * ${gran} AS t`,
-    ...q.calculations.map((c, i) => `${calcSql(c, i, gran)} AS c${i}`),
+    ...q.calculations.map((c, i) => `${calcSql(c, i, () => gran)} AS c${i}`),
   ];
   if (groups !== undefined && q.breakdowns.length > 0) {
     if (groups.length === 0) where += ' AND false';

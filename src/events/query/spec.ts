@@ -297,7 +297,7 @@ export function validateQuery(input: unknown, catalog: FieldCatalog, nowMs: numb
     havings.push({ calc: idx, op: obj.op as HavingOp, value: obj.value });
   });
 
-  const limit = spec.limit ?? DEFAULT_LIMIT;
+  const limit = spec.limit ?? Math.min(DEFAULT_LIMIT, limits.maxGroups);
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > limits.maxGroups) p.add('limit', `must be an integer from 1 to ${limits.maxGroups}`);
 
   const num = (k: string): number | undefined => {
@@ -317,7 +317,8 @@ export function validateQuery(input: unknown, catalog: FieldCatalog, nowMs: numb
   } else if (start !== undefined) end = start + (timeRange ?? DEFAULT_TIME_RANGE_S);
   else if (end !== undefined) start = end - (timeRange ?? DEFAULT_TIME_RANGE_S);
   else {
-    end = nowMs / 1000;
+    // Relative to now, and including events stamped exactly now (the range's end is exclusive).
+    end = (nowMs + 1) / 1000;
     start = end - (timeRange ?? DEFAULT_TIME_RANGE_S);
   }
   if (start! >= end!) p.add('end_time', 'must be after start_time');

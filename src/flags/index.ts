@@ -1,5 +1,5 @@
 /** Feature flags in flagd's format: load, evaluate, serve over OFREP, use in-process via OpenFeature. */
-export { loadFlagSet, formatFlagIssues } from './load.ts';
+export { loadFlagSet, formatFlagIssues, flagSetError } from './load.ts';
 export type { LoadOptions } from './load.ts';
 export { loadFlagSets, mergeFlagSets } from './merge.ts';
 export { evaluateFlag, evaluateAll, resolveTyped } from './evaluate.ts';

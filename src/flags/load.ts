@@ -4,6 +4,7 @@
  * discovered during an evaluation.
  */
 import { parseDocument } from 'yaml';
+import { WeirError } from '../errors.ts';
 import type {
   CompiledFlag, CompiledFlagSet, FlagIssue, FlagMetadata, FlagType, FlagValue, LoadResult,
 } from './types.ts';
@@ -75,9 +76,30 @@ export function loadFlagSet(input: string | object, source: string | LoadOptions
   return { ok: true, set: { flags, metadata: setMeta, sources: [src] } };
 }
 
-/** One line per issue: `path: message`. */
+/**
+ * One line per issue: `source: path: message`.
+ *
+ * @example
+ *   if (!r.ok) console.error(formatFlagIssues(r.errors));
+ *   // flags.yaml: flags.new-checkout.defaultVariant: "blue" is not one of the variants (on, off) — …
+ */
 export function formatFlagIssues(errors: readonly FlagIssue[]): string {
   return errors.map((e) => `${e.source ? `${e.source}: ` : ''}${e.path}: ${e.message}`).join('\n');
+}
+
+/**
+ * The API error for a rejected flag set (400 CONFIG_INVALID), every issue in `details`.
+ *
+ * @example
+ *   const r = loadFlagSet(body, 'api');
+ *   if (!r.ok) throw flagSetError(r.errors);
+ */
+export function flagSetError(errors: readonly FlagIssue[]): WeirError {
+  const first = errors[0];
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  return new WeirError('CONFIG_INVALID', `invalid flag set: ${first ? `${first.path}: ${first.message}` : 'unknown error'}${more}`, {
+    details: errors,
+  });
 }
 
 function fail(errors: FlagIssue[], source: string): LoadResult {

@@ -90,7 +90,12 @@ export function createFlagRegistry(options: FlagRegistryOptions = {}): FlagRegis
   };
 }
 
-/** Keys added, removed or changed between two sets, sorted. */
+/**
+ * Keys added, removed or changed between two sets, sorted.
+ *
+ * @example
+ *   diffFlagSets(before, after) // ['new-checkout', 'retired-flag']
+ */
 export function diffFlagSets(a: CompiledFlagSet, b: CompiledFlagSet): string[] {
   const out: string[] = [];
   for (const [k, f] of b.flags) if (a.flags.get(k)?.fingerprint !== f.fingerprint) out.push(k);

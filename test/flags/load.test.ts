@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatFlagIssues, loadFlagSet } from '../../src/flags/load.ts';
+import { flagSetError, formatFlagIssues, loadFlagSet } from '../../src/flags/load.ts';
 import { loadFlagSets, mergeFlagSets } from '../../src/flags/merge.ts';
 import { evaluateFlag } from '../../src/flags/evaluate.ts';
 
@@ -47,6 +47,11 @@ test('reports every error, each with a precise path and what to do', () => {
     assert.ok(r.errors.some((e) => e.path === path), `missing error at ${path}:\n${text}`);
   }
   assert.ok(r.errors.every((e) => e.source === 'shop.json'));
+  const err = flagSetError(r.errors);
+  assert.equal(err.code, 'CONFIG_INVALID');
+  assert.equal(err.status, 400);
+  assert.match(err.message, new RegExp(`^invalid flag set: flagz: unknown property .* \\(and ${r.errors.length - 1} more\\)$`));
+  assert.equal(err.toJSON().error.details, r.errors);
 });
 
 test('syntax errors are reported, not thrown', () => {

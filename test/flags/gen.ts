@@ -76,7 +76,7 @@ export function condition(r: Rng, depth = 0): Json {
     case 0: case 1: return stringCond(r);
     case 2: return numberCond(r);
     case 3: return semverCond(r);
-    case 4: return { in: [pick(r, GROUPS), { var: 'groups' }] };
+    case 4: return r() < 0.5 ? { in: [pick(r, GROUPS), { var: 'groups' }] } : { '==': [{ var: 'user.plan' }, pick(r, TIERS)] };
     case 5: return listCond(r);
     case 6: return { and: [condition(r, depth + 1), condition(r, depth + 1)] };
     case 7: return { or: [condition(r, depth + 1), condition(r, depth + 1)] };
@@ -85,7 +85,10 @@ export function condition(r: Rng, depth = 0): Json {
 }
 
 function outcome(r: Rng, variants: string[]): Json {
-  const k = int(r, 0, 9);
+  const k = int(r, 0, 12);
+  if (k === 10) return { if: [{ $ref: 'isStaff' }, pick(r, variants), null] };
+  if (k === 11) return r() < 0.5; // names "true"/"false": usually not a variant → GENERAL
+  if (k === 12) return { '+': [int(r, 0, 1), 1] }; // numbers name "1"/"2" variants
   if (k <= 4) return pick(r, variants);
   if (k === 5) return null;
   if (k === 6) return 'no-such-variant';
@@ -116,7 +119,7 @@ function targeting(r: Rng, variants: string[], boolShorthand: boolean): Json {
   return { if: [condition(r), { if: [condition(r), outcome(r, variants), null] }, outcome(r, variants)] };
 }
 
-export function flagSet(r: Rng, n: number): { flags: Record<string, Json>; metadata?: Record<string, Json> } {
+export function flagSet(r: Rng, n: number): { flags: Record<string, Json>; $evaluators: Record<string, Json>; metadata?: Record<string, Json> } {
   const flags: Record<string, Json> = {};
   for (let i = 0; i < n; i++) {
     const type = pick(r, ['boolean', 'string', 'number', 'object']);
@@ -127,7 +130,7 @@ export function flagSet(r: Rng, n: number): { flags: Record<string, Json>; metad
       names = ['true', 'false'];
       values = [true, false];
     } else {
-      names = ['a', 'b', 'c', 'd'].slice(0, int(r, 1, 4)).map((x) => `${x}${int(r, 0, 1) ? '-v' : ''}`);
+      names = r() < 0.15 ? ['1', '2', 'x'] : ['a', 'b', 'c', 'd'].slice(0, int(r, 1, 4)).map((x) => `${x}${int(r, 0, 1) ? '-v' : ''}`);
       values = names.map((_, j) =>
         type === 'boolean' ? j % 2 === 0 : type === 'string' ? `val-${j}` : type === 'number' ? j * 1.5 : { j, on: j > 0 });
     }
@@ -140,7 +143,8 @@ export function flagSet(r: Rng, n: number): { flags: Record<string, Json>; metad
     if (r() < 0.3) flag.metadata = { owner: pick(r, ['web', 'api']), version: int(r, 1, 9) };
     flags[`flag-${i}-${type}`] = flag;
   }
-  return r() < 0.5 ? { flags, metadata: { flagSetId: 'gen', team: 'weir' } } : { flags };
+  const $evaluators = { isStaff: { ends_with: [{ var: 'email' }, '@example.com'] } };
+  return r() < 0.5 ? { flags, $evaluators, metadata: { flagSetId: 'gen', team: 'weir' } } : { flags, $evaluators };
 }
 
 export function context(r: Rng): Record<string, Json> {
@@ -151,5 +155,6 @@ export function context(r: Rng): Record<string, Json> {
   if (r() < 0.7) ctx.age = int(r, 5, 80);
   if (r() < 0.6) ctx.appVersion = pick(r, VERSIONS);
   if (r() < 0.5) ctx.groups = GROUPS.filter(() => r() < 0.4);
+  if (r() < 0.5) ctx.user = r() < 0.8 ? { plan: pick(r, TIERS) } : null;
   return ctx;
 }

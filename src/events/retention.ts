@@ -41,6 +41,7 @@ export async function enforceRetention(conn: DuckDBConnection, opts: RetentionOp
   }
   if (result.deletedByAge > 0) await conn.run('CHECKPOINT');
   if (opts.maxBytes !== undefined) {
+    await conn.run('CHECKPOINT'); // recent writes sit in the WAL until checkpointed; measure the table itself
     for (let round = 0; round < 20; round++) {
       const bytes = await usedBytes(conn);
       if (bytes <= opts.maxBytes) break;

@@ -10,7 +10,7 @@ import type { ErrorGroup } from '../../src/events/errors-index.ts';
 import { createProxyMetrics } from '../../src/events/metrics.ts';
 import { createEventsRoutes } from '../../src/events/routes.ts';
 import type { WideEvent } from '../../src/events/schema.ts';
-import { NOW, generateEvents, openStore, seeded, serve, tempDir } from './helpers.ts';
+import { NOW, event, generateEvents, openStore, seeded, serve, tempDir } from './helpers.ts';
 
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -50,7 +50,7 @@ test('BubbleUp ranks the field that explains slow requests first, with shares an
   for (let i = 0; i < 2000; i++) {
     const region = ['eu', 'us', 'ap'][Math.floor(r() * 3)];
     const slow = region === 'ap' && r() < 0.8;
-    events.push({ timestamp: NOW - 1000 - i, 'service.name': 'shop', 'app.region': region, 'app.noise': r() < 0.5 ? 'x' : 'y', 'request.id': `id${i}`, duration_ms: slow ? 900 + r() * 100 : r() * 200 } as WideEvent);
+    events.push(event({ timestamp: NOW - 1000 - i, 'app.region': region, 'app.noise': r() < 0.5 ? 'x' : 'y', 'request.id': `id${i}`, duration_ms: slow ? 900 + r() * 100 : r() * 200 }));
   }
   store.ingest(structuredClone(events));
   await store.flush();
@@ -79,7 +79,7 @@ test('BubbleUp ranks the field that explains slow requests first, with shares an
 test('BubbleUp histograms for numeric fields', async (t) => {
   const store = await openStore(t);
   const events: WideEvent[] = [];
-  for (let i = 0; i < 400; i++) events.push({ timestamp: NOW - 10 - i, 'service.name': 's', 'app.size': i % 2 === 0 ? 1000 : 10, duration_ms: i % 2 === 0 ? 900 : 10 } as WideEvent);
+  for (let i = 0; i < 400; i++) events.push(event({ timestamp: NOW - 10 - i, 'request.id': `r${i}`, 'app.size': i % 2 === 0 ? 1000 : 10, duration_ms: i % 2 === 0 ? 900 : 10 }));
   store.ingest(events);
   await store.flush();
   const { bubbleUp } = await import('../../src/events/bubbleup.ts');
@@ -93,7 +93,7 @@ test('BubbleUp histograms for numeric fields', async (t) => {
 test('GET /api/v1/errors groups by fingerprint per service and version and marks errors new in one version', async (t) => {
   const store = await openStore(t);
   const url = await serve(t, createEventsRoutes(store));
-  const ev = (version: string, extra: Partial<WideEvent>, ago: number): WideEvent => ({ timestamp: NOW - ago, 'service.name': 'shop', 'service.version': version, 'http.response.status_code': 200, duration_ms: 1, ...extra } as WideEvent);
+  const ev = (version: string, extra: Record<string, string | number>, ago: number): WideEvent => event({ timestamp: NOW - ago, 'service.version': version, 'http.request.method': undefined, 'url.path': undefined, ...extra });
   store.ingest([
     ev('v1', { 'exception.type': 'DbError', 'exception.message': 'row 1 locked' }, 5000),
     ev('v2', { 'exception.type': 'DbError', 'exception.message': 'row 2 locked' }, 4000),

@@ -103,3 +103,12 @@ export function generateEvents(n: number, seed = 1): WideEvent[] {
   }
   return out;
 }
+
+/** A minimal proxy event with `fields` on top (for tests that only care about a few fields). */
+export function event(fields: Partial<WideEvent> & Record<string, string | number | boolean | undefined>): WideEvent {
+  return {
+    timestamp: NOW, 'request.id': 'r', 'service.name': 'shop', 'http.request.method': 'GET', 'url.path': '/',
+    'http.response.status_code': 200, duration_ms: 1, 'weir.traffic': 'live', 'http.request.body.size': 0, 'http.response.body.size': 0,
+    ...fields,
+  };
+}

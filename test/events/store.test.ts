@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createEventStore } from '../../src/events/store.ts';
+import { NOW, event, generateEvents, openStore, tempDir } from './helpers.ts';
+
+test('custom fields become typed columns; a conflicting value widens the column to VARCHAR; case is folded', async (t) => {
+  const store = await openStore(t);
+  store.ingest([event({ 'app.n': 1, 'app.flag': true, 'app.s': 'x' }), event({ 'App.N': 2 })]);
+  await store.flush();
+  const types = Object.fromEntries(store.fields().map((f) => [f.name, f.type]));
+  assert.deepEqual([types['app.n'], types['app.flag'], types['app.s']], ['DOUBLE', 'BOOLEAN', 'VARCHAR']);
+  assert.deepEqual((await store.sql('SELECT sum("app.n") AS s FROM events'))[0].s, 3);
+  store.ingest([event({ 'app.n': 'three', 'app.flag': 'maybe' }), event({ 'http.response.status_code': 'oops' as unknown as number })]);
+  await store.flush();
+  const after = Object.fromEntries(store.fields().map((f) => [f.name, f.type]));
+  assert.deepEqual([after['app.n'], after['app.flag']], ['VARCHAR', 'VARCHAR']);
+  const rows = await store.sql('SELECT "app.n" AS n FROM events ORDER BY n');
+  assert.deepEqual(rows.map((r) => r.n), ['1.0', '2.0', 'three', null]);
+  assert.equal(store.stats().typeConflicts, 1, 'a standard column keeps its type; the bad value is counted');
+  const r = await store.query({ calculations: ['COUNT'], filters: [{ column: 'APP.N', op: '=', value: 'three' }], time_range: 60 });
+  assert.equal(r.data.results[0].data.COUNT, 1);
+});
+
+test('push never blocks or throws: a full queue drops and counts; close() writes everything queued', async (t) => {
+  const path = join(tempDir(t), 'e.duckdb');
+  const store = await createEventStore({ path, clock: () => NOW, maxQueue: 10, flushIntervalMs: 3_600_000 });
+  const events = generateEvents(25, 2);
+  assert.equal(store.ingest(events.slice(0, 6)), 6);
+  for (const e of events.slice(6)) store.push(e);
+  assert.equal(store.queued, 10);
+  assert.equal(store.dropped, 15);
+  assert.equal(store.full, true);
+  await store.close();
+  store.push(events[0]);
+  assert.equal(store.dropped, 16, 'push after close is a counted drop, not an error');
+  const again = await createEventStore({ path, clock: () => NOW });
+  t.after(() => again.close());
+  assert.equal(Number((await again.sql('SELECT count(*) AS n FROM events'))[0].n), 10);
+  assert.ok(again.fields().some((f) => f.name === 'app.user_id'), 'custom columns survive a restart');
+});
+
+test('retention deletes by age, then the oldest events until the data fits in maxBytes', async (t) => {
+  let now = NOW;
+  const store = await openStore(t, { clock: () => now, retention: { maxAgeMs: 30 * 60_000 } });
+  store.ingest(generateEvents(2000, 4));
+  await store.flush();
+  const r = await store.enforceRetention();
+  const [{ n, oldest }] = await store.sql('SELECT count(*) AS n, min("timestamp") AS oldest FROM events');
+  const expectedLeft = generateEvents(2000, 4).filter((e) => e.timestamp >= NOW - 30 * 60_000).length;
+  assert.equal(Number(n), expectedLeft);
+  assert.equal(r.deletedByAge, 2000 - expectedLeft);
+  assert.ok(Number(oldest) >= NOW - 30 * 60_000);
+
+  const sized = await openStore(t, { clock: () => now, retention: { maxBytes: 1 } });
+  sized.ingest(generateEvents(3000, 6));
+  await sized.flush();
+  const before = Number((await sized.sql('SELECT count(*) AS n FROM events'))[0].n);
+  const res = await sized.enforceRetention();
+  const left = await sized.sql('SELECT count(*) AS n FROM events');
+  assert.ok(res.deletedBySize > 0);
+  assert.equal(Number(left[0].n), before - res.deletedBySize);
+  now += 1;
+});

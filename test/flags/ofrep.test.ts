@@ -241,7 +241,7 @@ function sse(url: string, headers: Record<string, string>) {
   };
 }
 
-test('SSE change stream: refetchEvaluation on every change, immediate catch-up for a stale Last-Event-ID', async (t) => {
+test('SSE change stream: refetchEvaluation on every change, immediate catch-up for a stale Last-Event-ID', { timeout: 10_000 }, async (t) => {
   const { base, registry } = await setup(t);
   const stream = sse(`${base}/ofrep/v1/events`, {});
   t.after(() => stream.close());

@@ -13,7 +13,7 @@ function all(args: unknown[], c: Compiler, path: string, depth: number, inner: b
   return args.map((a, i) => c.compile(a, c.at(path, i), depth, inner));
 }
 
-/** Builds an operator over eagerly evaluated arguments, specialised for the common arities. */
+/** Builds an operator over eagerly evaluated arguments. */
 function eager(fn: (values: unknown[]) => unknown): OperatorBuilder {
   return (args, c, path, depth, inner) => {
     const fns = all(args, c, path, depth, inner);
@@ -37,13 +37,16 @@ type Cmp = '==' | '===' | '!=' | '!==' | '<' | '<=' | '>' | '>=';
 
 const isLiteral = (n: unknown) => n === null || (typeof n !== 'object' && typeof n !== 'function');
 
-/** `{"var": "k"} OP literal`, the most common condition, as one closure. */
+/**
+ * `{"var": "k"} OP literal`, the most common condition, as one closure.
+ * `==` and `!=` are JavaScript's loose equality on purpose: that is JsonLogic's definition.
+ */
 function keyOp(op: Cmp, read: (d: unknown) => any, lit: unknown): CompiledRule {
   const x = lit as any;
   switch (op) {
-    case '==': return (d) => read(d) == x; // eslint-disable-line eqeqeq
+    case '==': return (d) => read(d) == x;
     case '===': return (d) => read(d) === x;
-    case '!=': return (d) => read(d) != x; // eslint-disable-line eqeqeq
+    case '!=': return (d) => read(d) != x;
     case '!==': return (d) => read(d) !== x;
     case '<': return (d) => read(d) < x;
     case '<=': return (d) => read(d) <= x;
@@ -55,9 +58,9 @@ function keyOp(op: Cmp, read: (d: unknown) => any, lit: unknown): CompiledRule {
 /** Two evaluated operands, one closure literal per operator so each has its own type feedback. */
 function pairOp(op: Cmp, a: CompiledRule, b: CompiledRule): CompiledRule {
   switch (op) {
-    case '==': return (d, e) => (a(d, e) as any) == b(d, e); // eslint-disable-line eqeqeq
+    case '==': return (d, e) => (a(d, e) as any) == b(d, e);
     case '===': return (d, e) => a(d, e) === b(d, e);
-    case '!=': return (d, e) => (a(d, e) as any) != b(d, e); // eslint-disable-line eqeqeq
+    case '!=': return (d, e) => (a(d, e) as any) != b(d, e);
     case '!==': return (d, e) => a(d, e) !== b(d, e);
     case '<': return (d, e) => (a(d, e) as any) < (b(d, e) as any);
     case '<=': return (d, e) => (a(d, e) as any) <= (b(d, e) as any);

@@ -43,7 +43,16 @@ export function evaluateFlag(set: CompiledFlagSet, key: string, context: unknown
   return evaluateCompiled(flag, context, now);
 }
 
+/** Evaluates one compiled flag; any failure (a hostile Proxy context, a throwing clock) becomes GENERAL. */
 export function evaluateCompiled(flag: CompiledFlag, context: unknown, now: Now): Resolution {
+  try {
+    return evaluateUnguarded(flag, context, now);
+  } catch {
+    return error('GENERAL', `error evaluating flag '${flag.key}'`, flag.metadata);
+  }
+}
+
+function evaluateUnguarded(flag: CompiledFlag, context: unknown, now: Now): Resolution {
   const meta = flag.metadata;
   if (flag.state === 'DISABLED') return { value: undefined, variant: undefined, reason: 'DISABLED', flagMetadata: meta };
   let variant: string | null = flag.defaultVariant;
@@ -52,12 +61,7 @@ export function evaluateCompiled(flag: CompiledFlag, context: unknown, now: Now)
     const ctx = context ?? {};
     if (!isPlainObject(ctx)) return error('INVALID_CONTEXT', 'evaluation context must be an object', meta);
     const env: RuleEnv = { ctx, flagKey: flag.key, timestamp: flag.usesTimestamp ? Math.floor((typeof now === 'number' ? now : now()) / 1000) : 0 };
-    let result: unknown;
-    try {
-      result = flag.targeting(ctx, env);
-    } catch {
-      return error('GENERAL', `error evaluating targeting rule for flag '${flag.key}'`, meta);
-    }
+    const result = flag.targeting(ctx, env);
     if (result === null || result === undefined) {
       reason = 'DEFAULT';
     } else {

@@ -63,10 +63,14 @@ test('typed resolution: TYPE_MISMATCH, code default filled in', () => {
 });
 
 test('an evaluation never throws, even on hostile contexts', () => {
-  const hostile = [
+  const hostile: unknown[] = [
     { tier: { toString: null } }, Object.create(null), { tier: Symbol('x') }, { __proto__: { tier: 'gold' } },
     { email: 12 }, null, undefined, 42, [], JSON.parse('{"__proto__": {"tier": "gold"}}'),
   ];
+  hostile.push(new Proxy({}, { getPrototypeOf() { throw new Error('trap'); } }));
+  hostile.push(new Proxy({ tier: 'gold' }, { get() { throw new Error('trap'); } }));
+  const clockThrows = () => { throw new Error('clock'); };
+  assert.equal(evaluateFlag(s, 'timed', {}, clockThrows).errorCode, 'GENERAL');
   for (const ctx of hostile) {
     for (const k of s.flags.keys()) assert.doesNotThrow(() => evaluateFlag(s, k, ctx, 0));
   }

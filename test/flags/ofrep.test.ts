@@ -11,6 +11,7 @@ import { loadFlagSet } from '../../src/flags/load.ts';
 import type { ApiRoute, Principal } from '../../src/control/route.ts';
 import type { FlagRegistry } from '../../src/flags/registry.ts';
 import type { RateLimit } from '../../src/flags/ofrep/rate-limit.ts';
+import type { OfrepOptions } from '../../src/flags/ofrep/routes.ts';
 
 const FLAGS = {
   metadata: { flagSetId: 'shop' },
@@ -68,11 +69,11 @@ function registryWith(doc: object, clock: () => number = () => 1_700_000_000_000
   return reg;
 }
 
-async function setup(t: import('node:test').TestContext, rateLimit?: RateLimit, clock?: () => number) {
+async function setup(t: import('node:test').TestContext, rateLimit?: RateLimit, clock?: () => number, extra: Partial<OfrepOptions> = {}) {
   const registry = registryWith(FLAGS, clock);
   const abort = new AbortController();
   t.after(() => abort.abort());
-  const base = await serve(t, createOfrepRoutes({ registry, rateLimit, signal: abort.signal, heartbeatMs: 0 }));
+  const base = await serve(t, createOfrepRoutes({ registry, rateLimit, signal: abort.signal, heartbeatMs: 0, ...extra }));
   return { registry, base };
 }
 
@@ -263,4 +264,17 @@ test('SSE change stream: refetchEvaluation on every change, immediate catch-up f
 
   const unauth = await fetch(`${base}/ofrep/v1/events`);
   assert.equal(unauth.status, 401);
+});
+
+test('static and header-mapped context override the request body, in flagd\'s order', async (t) => {
+  const { base } = await setup(t, undefined, undefined, {
+    staticContext: { email: 'ops@example.com' },
+    contextFromHeaders: { 'X-User-Email': 'email' },
+  });
+  const url = `${base}/ofrep/v1/evaluate/flags/new-checkout`;
+  const value = async (body: unknown, headers: Record<string, string> = {}) =>
+    ((await (await post(url, body, { authorization: 'Bearer read-token', ...headers })).json()) as { value: boolean }).value;
+  assert.equal(await value({ context: { email: 'a@b.c' } }), true, 'static context beats the body');
+  assert.equal(await value({ context: {} }, { 'x-user-email': 'a@b.c' }), false, 'the header beats static context');
+  assert.equal(await value(''), true);
 });

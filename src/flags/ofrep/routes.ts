@@ -30,23 +30,39 @@ export interface OfrepOptions {
   /** Prefix the control server mounts the API under, used only in the advertised stream path. Default ''. */
   pathPrefix?: string;
   heartbeatMs?: number;
+  /** Added to every request's context, overriding it (flagd's `-X key=value`). */
+  staticContext?: Record<string, unknown>;
+  /** Request header → context key, overriding everything else (flagd's `-H Header=key`). */
+  contextFromHeaders?: Record<string, string>;
   /** Aborting ends all open change streams (call it before `server.close()`). */
   signal?: AbortSignal;
 }
 
 type ContextResult = { ok: true; context: Record<string, unknown> } | { ok: false; status: number; code: string; details: string };
 
-async function readContext(req: IncomingMessage, limit: number): Promise<ContextResult> {
+/** flagd's merge order: request body < static context < header-mapped context. */
+function withServerContext(req: IncomingMessage, ctx: Record<string, unknown>, opts: OfrepOptions): Record<string, unknown> {
+  if (!opts.staticContext && !opts.contextFromHeaders) return ctx;
+  const out = { ...ctx, ...opts.staticContext };
+  for (const [header, key] of Object.entries(opts.contextFromHeaders ?? {})) {
+    const v = req.headers[header.toLowerCase()];
+    if (typeof v === 'string') out[key] = v;
+    else if (Array.isArray(v) && v.length) out[key] = v[0];
+  }
+  return out;
+}
+
+async function readContext(req: IncomingMessage, limit: number, opts: OfrepOptions): Promise<ContextResult> {
   const body = await readJsonBody(req, limit);
   if (!body.ok) return { ok: false, status: body.status, code: 'PARSE_ERROR', details: body.details };
-  if (body.value === undefined) return { ok: true, context: {} };
+  if (body.value === undefined) return { ok: true, context: withServerContext(req, {}, opts) };
   if (!isPlainObject(body.value)) return { ok: false, status: 400, code: 'PARSE_ERROR', details: 'request body must be an object: {"context": {...}}' };
   const ctx = body.value.context ?? {};
   if (!isPlainObject(ctx)) return { ok: false, status: 400, code: 'INVALID_CONTEXT', details: 'context must be an object' };
   if (ctx.targetingKey !== undefined && typeof ctx.targetingKey !== 'string') {
     return { ok: false, status: 400, code: 'INVALID_CONTEXT', details: 'context.targetingKey must be a string' };
   }
-  return { ok: true, context: ctx };
+  return { ok: true, context: withServerContext(req, ctx, opts) };
 }
 
 /**
@@ -94,7 +110,7 @@ export function createOfrepRoutes(opts: OfrepOptions): ApiRoute[] {
       scope: 'read',
       handler: guard(async (req, res, ctx) => {
         const key = ctx.params.key;
-        const read = await readContext(req, limit);
+        const read = await readContext(req, limit, opts);
         if (!read.ok) return sendJson(res, read.status, { key, errorCode: read.code, errorDetails: read.details });
         const { status, body } = toOfrep(key, reg.evaluate(key, read.context));
         sendJson(res, status, body);
@@ -105,7 +121,7 @@ export function createOfrepRoutes(opts: OfrepOptions): ApiRoute[] {
       path: '/ofrep/v1/evaluate/flags',
       scope: 'read',
       handler: guard(async (req, res) => {
-        const read = await readContext(req, limit);
+        const read = await readContext(req, limit, opts);
         if (!read.ok) return sendJson(res, read.status, { errorCode: read.code, errorDetails: read.details });
         const body = toOfrepBulk(reg.evaluateAll(read.context), reg.current().metadata, stream ? [stream] : undefined);
         const text = JSON.stringify(body);

@@ -5,7 +5,8 @@
  * differences are listed in docs/statistics.md.
  */
 import { quantileSorted, sortNumbers, summarize } from './descriptive.ts';
-import { commonLanguageEffectSize, mannWhitneyU, wilcoxonShiftInterval } from './mann-whitney.ts';
+import { commonLanguageEffectSize, mannWhitneyU, wilcoxonShiftInterval, wilcoxonShiftZ } from './mann-whitney.ts';
+import { normalPpf } from './distributions.ts';
 import type { MetricInput, MetricResult } from './kayenta-types.ts';
 
 /**
@@ -133,14 +134,15 @@ export function classifyMetric(input: MetricInput, confidenceLevel = 0.98, toler
   }
 
   const bound = tolerance * Math.abs(shift.estimate);
-  const isHigh =
-    direction !== 'decrease' &&
-    shift.lower > bound &&
-    (Number.isNaN(effectSize) || effectSize >= allowedIncrease);
-  const isLow =
-    direction !== 'increase' &&
-    shift.upper < -bound &&
-    (Number.isNaN(effectSize) || effectSize <= allowedDecrease);
+  // "lower > bound" is decided by testing the shift `bound` itself (it lies below the interval exactly
+  // when the test at that shift rejects upwards), so ties at the bound count as ties rather than
+  // depending on which side of a jump a root finder stopped (R and Kayenta stop within 1e-4).
+  const zq = normalPpf(1 - (1 - confidenceLevel) / 2);
+  const exact = expConst && ctlConst;
+  const clearsUp = exact ? shift.lower > bound : wilcoxonShiftZ(experiment, control, bound) > zq;
+  const clearsDown = exact ? shift.upper < -bound : wilcoxonShiftZ(experiment, control, -bound) < -zq;
+  const isHigh = direction !== 'decrease' && clearsUp && (Number.isNaN(effectSize) || effectSize >= allowedIncrease);
+  const isLow = direction !== 'increase' && clearsDown && (Number.isNaN(effectSize) || effectSize <= allowedDecrease);
 
   if (isHigh) {
     const critical = isCritical && (Number.isNaN(effectSize) || effectSize >= criticalIncrease);

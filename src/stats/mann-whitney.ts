@@ -160,7 +160,7 @@ export function wilcoxonShiftInterval(
       else if (f < 0) hi = mid;
       else return mid;
     }
-    return 0.5 * (lo + hi);
+    return snapToDifference(xs, ys, lo, hi);
   };
   const alpha = 1 - confidenceLevel;
   const zq = normalPpf(1 - alpha / 2);
@@ -169,6 +169,45 @@ export function wilcoxonShiftInterval(
   const estimate = root(0);
   if (degenerate) return nan;
   return { lower, upper, estimate, confidenceLevel };
+}
+
+/**
+ * The standardized statistic is a step function of d that jumps at the pairwise differences x_i − y_j,
+ * so every root lies on one of them. Return the difference inside the final bracket [lo, hi] exactly,
+ * so that ties at the root (many zeros in both samples, say) are evaluated as ties.
+ */
+function snapToDifference(xs: readonly number[], ys: readonly number[], lo: number, hi: number): number {
+  for (const x of xs) {
+    // Smallest y with x − y ≤ hi, i.e. y ≥ x − hi.
+    let a = 0;
+    let b = ys.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (x - ys[mid] > hi) a = mid + 1;
+      else b = mid;
+    }
+    if (a < ys.length && x - ys[a] >= lo) return x - ys[a];
+  }
+  return 0.5 * (lo + hi);
+}
+
+/**
+ * The continuity- and tie-corrected standardized rank statistic of x − d against y, as R's and
+ * Kayenta's interval inversion uses it: (dz − sign(dz)/2)/σ with dz = U − nm/2. The shift d lies
+ * inside the two-sided interval at level 1 − α exactly when |z| ≤ z₁₋α/₂, so comparing a bound with
+ * the interval is best done with this function, which treats ties at d exactly.
+ * @example
+ * wilcoxonShiftZ([11, 12, 13], [1, 2, 3], 0) > 1.96; // true: a shift of 0 is rejected
+ */
+export function wilcoxonShiftZ(x: readonly number[], y: readonly number[], d: number): number {
+  const n = x.length;
+  const m = y.length;
+  if (n === 0 || m === 0) return Number.NaN;
+  const { u, ties } = rankState(sortNumbers(x), sortNumbers(y), d);
+  const sigma = sigmaOf(n, m, ties);
+  if (!(sigma > 0)) return Number.NaN;
+  const dz = u - (n * m) / 2;
+  return (dz - Math.sign(dz) * 0.5) / sigma;
 }
 
 /**

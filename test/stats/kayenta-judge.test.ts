@@ -136,3 +136,15 @@ test('a critical failure or half the metrics without data forces the score to 0;
   assert.equal(muted.metrics[0].classification, 'High');
   assert.equal(muted.summary.verdict, 'Pass');
 });
+
+test('regression: many zeros in both arms — the estimate is exactly 0 and the decision treats the tie exactly', () => {
+  // Error rates per interval: mostly zero in both arms, the canary's non-zero values larger and more frequent.
+  const control = [...Array.from({ length: 150 }, () => 0), ...Array.from({ length: 60 }, (_, i) => 0.005 * (1 + (i % 3)))];
+  const experiment = [...Array.from({ length: 110 }, () => 0), ...Array.from({ length: 100 }, (_, i) => 0.005 * (2 + (i % 4)))];
+  const r = classifyMetric({ name: 'error rate', control, experiment, direction: 'increase' });
+  assert.equal(r.hodgesLehmann, 0);
+  assert.equal(r.interval.lower, 0);
+  assert.ok(r.pValue < 0.001);
+  // Bound 0.25·|0| = 0 lies below the interval because a shift of 0 is itself rejected upwards.
+  assert.equal(r.classification, 'High');
+});

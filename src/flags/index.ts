@@ -2,6 +2,8 @@
 export { loadFlagSet, formatFlagIssues, flagSetError } from './load.ts';
 export type { LoadOptions } from './load.ts';
 export { loadFlagSets, mergeFlagSets } from './merge.ts';
+export { loadFlagFiles, watchFlagFiles } from './files.ts';
+export type { FlagFileWatcher, WatchOptions } from './files.ts';
 export { evaluateFlag, evaluateAll, resolveTyped } from './evaluate.ts';
 export type { Clock, Now, FlagResolvers } from './evaluate.ts';
 export { createFlagRegistry, diffFlagSets } from './registry.ts';

@@ -5,11 +5,12 @@ import { upCommand } from './commands/up.ts';
 import { validateCommand } from './commands/validate.ts';
 import { servicesCommand, weightsCommand } from './commands/services.ts';
 import { demoCommand } from './commands/demo.ts';
+import { compareCommand } from './commands/compare.ts';
 
 export const VERSION = '0.1.0';
 
 /** Every sub-command, in the order `weir --help` lists them. */
-export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand];
+export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand];
 
 function globalHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

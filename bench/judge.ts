@@ -100,7 +100,6 @@ interface Cumulative {
 
 function summaryOf(c: Cumulative): { n: number; mean: number; variance: number } {
   const mean = c.sumLog / c.requests;
-  // Shift by the known order of magnitude keeps the sums well conditioned enough for this benchmark.
   const variance = (c.sumLogSq - c.requests * mean * mean) / (c.requests - 1);
   return { n: c.requests, mean, variance };
 }

@@ -127,7 +127,11 @@ export interface Moments {
   readonly m2: number;
 }
 
-/** Moments of an empty sample. */
+/**
+ * Moments of an empty sample, the start of every accumulation.
+ * @example
+ * addToMoments(EMPTY_MOMENTS, [4]); // { n: 1, mean: 4, m2: 0 }
+ */
 export const EMPTY_MOMENTS: Moments = Object.freeze({ n: 0, mean: 0, m2: 0 });
 
 /**

@@ -13,7 +13,12 @@ import type {
   MetricResult,
 } from './kayenta-types.ts';
 
-/** Share of Nodata metrics (percent) at which the canary fails outright, as in Kayenta. */
+/**
+ * Share of Nodata metrics (percent) at which the canary fails outright, as in Kayenta.
+ * @example
+ * // 2 of 4 metrics without data → score 0
+ * 2 / 4 * 100 >= NODATA_THRESHOLD_PERCENT; // true
+ */
 export const NODATA_THRESHOLD_PERCENT = 50;
 
 /**

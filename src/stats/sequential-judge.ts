@@ -62,7 +62,11 @@ export interface SequentialCanaryState {
   keyPValues: Readonly<Record<string, number>>;
 }
 
-/** Initial state for a new canary step. */
+/**
+ * Initial state for a new canary step: no evidence yet.
+ * @example
+ * judgeSequentialCanary(input, { canaryShare: 0.05 }, INITIAL_SEQUENTIAL_STATE);
+ */
 export const INITIAL_SEQUENTIAL_STATE: SequentialCanaryState = Object.freeze({
   errorsPValue: 1,
   latencyPValue: 1,

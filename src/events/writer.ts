@@ -88,12 +88,31 @@ export class EventWriter {
     const names = cols.map((c) => c.name);
     const appender = await this.#conn.createAppender(EVENTS_TABLE);
     try {
+      // One chunk and its vectors are reused for every full block: creating vectors is costly, and a
+      // column that was null in the whole previous block and is again needs no writes at all.
+      let chunk: DuckDBDataChunk | undefined;
+      let vectors: ReturnType<DuckDBDataChunk['getColumnVector']>[] = [];
+      let wasAllNull: boolean[] = [];
       for (let start = 0; start < events.length; start += CHUNK_ROWS) {
         const n = Math.min(CHUNK_ROWS, events.length - start);
-        const chunk = DuckDBDataChunk.create(types, n);
+        if (!chunk || n !== chunk.rowCount) {
+          chunk = DuckDBDataChunk.create(types, n);
+          vectors = cols.map((_, c) => chunk!.getColumnVector(c));
+          wasAllNull = cols.map(() => false);
+        }
         for (let c = 0; c < cols.length; c++) {
-          const vector = chunk.getColumnVector(c);
           const name = names[c];
+          let any = false;
+          for (let r = 0; r < n; r++) {
+            const raw = events[start + r][name];
+            if (raw !== undefined && raw !== null) {
+              any = true;
+              break;
+            }
+          }
+          if (!any && wasAllNull[c]) continue;
+          const vector = vectors[c];
+          wasAllNull[c] = !any;
           const conv = convert[c];
           const standard = cols[c].standard;
           for (let r = 0; r < n; r++) {

@@ -62,3 +62,21 @@ test('retention deletes by age, then the oldest events until the data fits in ma
   assert.equal(Number(left[0].n), before - res.deletedBySize);
   now += 1;
 });
+
+test('regression: values round-trip across many appender blocks with fields that come and go', async (t) => {
+  const store = await openStore(t);
+  const events = Array.from({ length: 7000 }, (_, i) => event({
+    timestamp: NOW - i, 'request.id': `r${i}`, duration_ms: i / 7,
+    ...(i < 100 || (i >= 4200 && i < 4300) ? { 'app.sparse': `s${i}` } : {}),
+    ...(i % 2048 === 5 ? { 'error.type': `E${i}` } : {}),
+    ...(i >= 2048 && i < 4096 ? { 'app.middle': i } : {}),
+  }));
+  store.ingest(structuredClone(events));
+  await store.flush();
+  const rows = await store.sql('SELECT "request.id" AS id, duration_ms AS d, "app.sparse" AS s, "error.type" AS e, "app.middle" AS m FROM events ORDER BY "timestamp" DESC');
+  assert.equal(rows.length, events.length);
+  rows.forEach((r, i) => {
+    const e = events[i];
+    assert.deepEqual([r.id, r.d, r.s, r.e, r.m], [e['request.id'], e.duration_ms, e['app.sparse'] ?? null, e['error.type'] ?? null, e['app.middle'] ?? null], `row ${i}`);
+  });
+});

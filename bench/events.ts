@@ -1,0 +1,156 @@
+/**
+ * The event store under load: ingest rate through Weir's path (store.ingest → appender), then three
+ * questions through Weir's query path next to the same questions in hand-written SQL on the same
+ * DuckDB file, with the ratio. Targets: ingest ≥ 200k events/s on one core; queries ≤ 1.3× raw, < 1 s.
+ *
+ *   node bench/events.ts [--events 10000000] [--threads 1] [--batch 100000]
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createEventStore } from '../src/events/store.ts';
+import type { WideEvent } from '../src/events/schema.ts';
+
+const { values } = parseArgs({ options: {
+  events: { type: 'string', default: '10000000' },
+  threads: { type: 'string', default: '1' },
+  batch: { type: 'string', default: '100000' },
+  runs: { type: 'string', default: '3' },
+} });
+const N = Number(values.events);
+const BATCH = Number(values.batch);
+const RUNS = Number(values.runs);
+const USERS = 100_000;
+const ROUTES = Array.from({ length: 50 }, (_, i) => `/api/${['cart', 'items', 'users', 'orders', 'search'][i % 5]}/${i}`);
+const VERSIONS = ['v1', 'v2', 'v3'];
+const DAY = 86_400_000;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf-ish skew: a few users and routes get most of the traffic; latencies are log-normal with a slower v3 tail. */
+function generate(r: () => number, n: number, offset: number, now: number): WideEvent[] {
+  const out = new Array<WideEvent>(n);
+  for (let i = 0; i < n; i++) {
+    const version = VERSIONS[r() < 0.6 ? 0 : r() < 0.75 ? 1 : 2];
+    const route = ROUTES[Math.floor(ROUTES.length * r() ** 2)];
+    const user = Math.floor(USERS * r() ** 3);
+    const normal = Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
+    const duration = Math.exp(3 + (version === 'v3' ? 0.9 : 0.6) * normal);
+    const status = r() < (version === 'v2' ? 0.03 : 0.005) ? 503 : r() < 0.05 ? 404 : 200;
+    out[i] = {
+      timestamp: now - DAY + Math.floor(((offset + i) / N) * DAY),
+      'request.id': `r${offset + i}`,
+      'service.name': 'shop',
+      'service.version': version,
+      'http.request.method': r() < 0.8 ? 'GET' : 'POST',
+      'url.path': route,
+      'http.route': route,
+      'http.response.status_code': status,
+      duration_ms: Math.round(duration * 1000) / 1000,
+      'upstream.duration_ms': Math.round(duration * 900) / 1000,
+      'weir.decision': 'weight',
+      'weir.traffic': 'live',
+      'upstream.address': `10.0.0.${1 + (user % 8)}:8080`,
+      'http.request.body.size': 0,
+      'http.response.body.size': 200 + Math.floor(r() * 4000),
+      'app.user_id': `u${user}`,
+    };
+  }
+  return out;
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await f();
+  return [v, performance.now() - t0];
+}
+
+async function median(f: () => Promise<unknown>): Promise<number> {
+  await f(); // warm
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) times.push((await timed(f))[1]);
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'weir-bench-events-'));
+const path = join(dir, 'events.duckdb');
+try {
+  const now = Date.UTC(2026, 0, 15);
+  const store = await createEventStore({ path, clock: () => now, threads: Number(values.threads), maxQueue: BATCH * 2, flushIntervalMs: 3_600_000, query: { timeoutMs: 120_000 } });
+  const r = rng(2026);
+  let ingestMs = 0;
+  let genMs = 0;
+  for (let off = 0; off < N; off += BATCH) {
+    const t0 = performance.now();
+    const batch = generate(r, Math.min(BATCH, N - off), off, now);
+    const t1 = performance.now();
+    store.ingest(batch);
+    await store.flush();
+    const t2 = performance.now();
+    genMs += t1 - t0;
+    ingestMs += t2 - t1;
+  }
+  const stats = store.stats();
+  await store.sql('CHECKPOINT');
+  console.log(`events            ${N.toLocaleString('en')} (${USERS.toLocaleString('en')} users, ${ROUTES.length} routes, ${VERSIONS.length} versions), DuckDB threads ${values.threads}`);
+  console.log(`ingest            ${(N / (ingestMs / 1000)).toFixed(0)} events/s through store.ingest + flush (${(ingestMs / 1000).toFixed(1)} s; generating took ${(genMs / 1000).toFixed(1)} s, not counted)`);
+  console.log(`written/dropped   ${stats.written} / ${stats.dropped}; file ${(statSync(path).size / 1e6).toFixed(0)} MB\n`);
+
+  const range = { start_time: (now - DAY) / 1000, end_time: now / 1000 + 1 };
+  const where = `"timestamp" >= ${now - DAY} AND "timestamp" < ${now + 1000}`;
+  const gran = 1_800_000; // the planner's default for 24 h: 30 min buckets
+  const cases: { name: string; weir: () => Promise<unknown>; raw: () => Promise<unknown> }[] = [
+    {
+      name: 'P99(duration_ms) by version',
+      weir: () => store.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'] }),
+      raw: async () => {
+        await store.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`);
+        await store.sql(`SELECT "service.version", ("timestamp" // ${gran}) * ${gran} AS t, quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1, 2`);
+      },
+    },
+    {
+      name: 'COUNT by app.user_id, top 100',
+      weir: () => store.query({ ...range, calculations: [{ op: 'COUNT' }], breakdowns: ['app.user_id'], limit: 100 }),
+      raw: async () => {
+        const top = await store.sql(`SELECT "app.user_id" AS u, count(*) AS n FROM events WHERE ${where} GROUP BY 1 ORDER BY n DESC LIMIT 100`);
+        const list = top.map((x) => `'${String(x.u)}'`).join(',');
+        await store.sql(`SELECT "app.user_id", ("timestamp" // ${gran}) * ${gran} AS t, count(*) FROM events WHERE ${where} AND "app.user_id" IN (${list}) GROUP BY 1, 2`);
+      },
+    },
+    {
+      name: 'HEATMAP(duration_ms)',
+      weir: () => store.query({ ...range, calculations: [{ op: 'HEATMAP', column: 'duration_ms' }] }),
+      raw: async () => {
+        const [b] = await store.sql(`SELECT min(duration_ms) AS lo, max(duration_ms) AS hi FROM events WHERE ${where}`);
+        const lo = Number(b.lo);
+        const w = (Number(b.hi) - lo) / 20;
+        const bucket = `least(floor((duration_ms - ${lo}) / ${w}), 19)`;
+        await store.sql(`SELECT ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1`);
+        await store.sql(`SELECT ("timestamp" // ${gran}) * ${gran} AS t, ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1, 2`);
+      },
+    },
+    {
+      name: 'P99 by version, no series',
+      weir: () => store.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'], series: false }),
+      raw: () => store.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`),
+    },
+  ];
+  console.log(`${'query (totals + 30 min series)'.padEnd(34)} ${'weir ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'ratio'.padStart(7)}`);
+  for (const c of cases) {
+    const weir = await median(c.weir);
+    const raw = await median(c.raw);
+    console.log(`${c.name.padEnd(34)} ${weir.toFixed(1).padStart(9)} ${raw.toFixed(1).padStart(9)} ${(weir / raw).toFixed(2).padStart(6)}x`);
+  }
+  await store.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -116,6 +116,17 @@ export function judgeSequentialCanary(
   config: SequentialCanaryConfig,
   previous: SequentialCanaryState = INITIAL_SEQUENTIAL_STATE,
 ): SequentialCanaryJudgement {
+  if (!(config.canaryShare > 0 && config.canaryShare < 1)) {
+    return {
+      decision: 'invalid',
+      reasons: [`canaryShare must be strictly between 0 and 1, got ${config.canaryShare}`],
+      errors: { pValue: 1, canaryShareOfErrors: Number.NaN, expectedShare: config.canaryShare, rateRatio: Number.NaN, failed: false },
+      latency: null,
+      errorKeys: [],
+      srm: { pValue: 1, mismatch: false },
+      state: previous,
+    };
+  }
   const alpha = config.alpha ?? 0.01;
   const keys = input.errorsByKey ?? [];
   const w = config.alphaWeights ?? {};

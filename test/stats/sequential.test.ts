@@ -235,4 +235,10 @@ test('sequential judge: a sample ratio mismatch makes the comparison invalid ins
   assert.equal(ok.decision, 'continue');
   assert.equal(ok.latency, null);
   assert.deepEqual(ok.errorKeys, []);
+  const bad = judgeSequentialCanary(
+    { requests: { baseline: 10, canary: 0 }, errors: { baseline: 0, canary: 0 } },
+    { canaryShare: 0 },
+  );
+  assert.equal(bad.decision, 'invalid');
+  assert.match(bad.reasons[0], /canaryShare/);
 });

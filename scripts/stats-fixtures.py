@@ -282,8 +282,12 @@ def sequential_cases():
         tau2 = tau * tau
         log_lr = 0.5 * math.log(v / (v + tau2)) + tau2 * d * d / (2 * v * (v + tau2))
         half_m = math.sqrt(v * (v + tau2) / tau2 * math.log((v + tau2) / (v * alpha * alpha)))
+        v_rel = vt / (nt * mc ** 2) + mt ** 2 * vc / (nc * mc ** 4)
+        s2_rel = ntot * v_rel
+        half_rel = math.sqrt(s2_rel) * math.sqrt((2 * (ntot * rho2 + 1)) / (ntot ** 2 * rho2) * math.log(math.sqrt(ntot * rho2 + 1) / alpha))
         means.append({"control": {"n": nc, "mean": mc, "variance": vc}, "treatment": {"n": nt, "mean": mt, "variance": vt},
                       "alpha": alpha, "tuning": tuning, "mixingSd": tau, "csHalfWidth": half_cs,
+                      "liftHalfWidth": half_rel, "lift": mt / mc - 1,
                       "logLikelihoodRatio": log_lr, "msprtHalfWidth": half_m})
     return {"multinomial": mult, "oneSided": one_sided, "means": means}
 

@@ -96,6 +96,42 @@ export function asymptoticConfidenceSequence(
   return { difference, lower: difference - half, upper: difference + half, estimateVariance: v };
 }
 
+/** A relative lift with an anytime-valid interval. */
+export interface SequentialLift {
+  /** treatment.mean / control.mean − 1 */
+  lift: number;
+  lower: number;
+  upper: number;
+  /** Delta-method variance of the lift estimate. */
+  estimateVariance: number;
+}
+
+/**
+ * Asymptotic confidence sequence for the relative lift treatment/control − 1, the same boundary as
+ * {@link asymptoticConfidenceSequence} applied to the delta-method variance
+ * v = s_t²/(n_t μ_c²) + μ_t² s_c²/(n_c μ_c⁴).
+ * @example
+ * asymptoticLiftSequence({ n: 10000, mean: 10, variance: 4 }, { n: 10000, mean: 10.2, variance: 4 }).lower > 0; // true
+ */
+export function asymptoticLiftSequence(
+  control: MeanSummary,
+  treatment: MeanSummary,
+  options: { alpha?: number; tuning?: number } = {},
+): SequentialLift {
+  const alpha = options.alpha ?? 0.05;
+  const tuning = options.tuning ?? 5000;
+  const mc = control.mean;
+  const mt = treatment.mean;
+  const lift = mt / mc - 1;
+  const v = treatment.variance / (treatment.n * mc * mc) + (mt * mt * control.variance) / (control.n * mc ** 4);
+  if (!(v > 0) || control.n < 2 || treatment.n < 2 || mc === 0) {
+    return { lift, lower: Number.NEGATIVE_INFINITY, upper: Number.POSITIVE_INFINITY, estimateVariance: v };
+  }
+  const tau2 = (control.n + treatment.n) * v * mixtureRhoSquared(alpha, tuning);
+  const half = normalMixtureHalfWidth(v, tau2, alpha);
+  return { lift, lower: lift - half, upper: lift + half, estimateVariance: v };
+}
+
 /** Options of {@link msprt}. */
 export interface MsprtOptions {
   /** Significance level (default 0.01). */

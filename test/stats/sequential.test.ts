@@ -7,7 +7,7 @@ import {
   multinomialLogEValue,
   multinomialSequentialTest,
 } from '../../src/stats/sequential-multinomial.ts';
-import { asymptoticConfidenceSequence, msprt } from '../../src/stats/sequential-means.ts';
+import { asymptoticConfidenceSequence, asymptoticLiftSequence, msprt } from '../../src/stats/sequential-means.ts';
 import type { MeanSummary } from '../../src/stats/sequential-means.ts';
 import { INITIAL_SEQUENTIAL_STATE, judgeSequentialCanary } from '../../src/stats/sequential-judge.ts';
 import type { SequentialCanaryState } from '../../src/stats/sequential-judge.ts';
@@ -28,6 +28,9 @@ test('e-values and confidence-sequence widths match the formulas computed with s
   for (const c of fx.means) {
     const cs = asymptoticConfidenceSequence(c.control, c.treatment, { alpha: c.alpha, tuning: c.tuning });
     assertClose((cs.upper - cs.lower) / 2, c.csHalfWidth, 1e-12);
+    const lift = asymptoticLiftSequence(c.control, c.treatment, { alpha: c.alpha, tuning: c.tuning });
+    assertClose(lift.lift, c.lift, 1e-12, 1e-15);
+    assertClose((lift.upper - lift.lower) / 2, c.liftHalfWidth, 1e-12);
     const m = msprt(c.control, c.treatment, { alpha: c.alpha, mixingSd: c.mixingSd });
     assertClose(m.logLikelihoodRatio, c.logLikelihoodRatio, 1e-12, 1e-12);
     assertClose((m.upper - m.lower) / 2, c.msprtHalfWidth, 1e-12);

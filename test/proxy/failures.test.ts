@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import net from 'node:net';
 import { once } from 'node:events';
 import { request } from 'undici';
@@ -86,7 +87,7 @@ test('request body limit: a chunked body that passes the limit is refused with 4
   const up = await backend(t, (req, res) => { req.resume(); req.on('end', () => res.end('ok')); });
   const { url } = await proxyFor(t, svc({ stable: { upstreams: [up.url], limits: { requestBody: 1000 } } }));
   async function* chunks() { for (let i = 0; i < 10; i++) yield Buffer.alloc(500); }
-  const res = await request(url, { method: 'POST', body: chunks() });
+  const res = await request(url, { method: 'POST', body: Readable.from(chunks()) });
   assert.equal(res.statusCode, 413);
   await res.body.dump();
 });

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { Pool, request } from 'undici';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -32,7 +33,7 @@ test('streams a large upload and download with flat memory', async (t) => {
   let peak = before;
   const sample = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
   async function* body() { for (let i = 0; i < SIZE / chunk.length; i++) yield chunk; }
-  const upRes = await request(url, { method: 'POST', body: body(), headers: { 'content-length': String(SIZE) } });
+  const upRes = await request(url, { method: 'POST', body: Readable.from(body()), headers: { 'content-length': String(SIZE) } });
   assert.equal(await upRes.body.text(), String(SIZE));
   const down = await request(url);
   let got = 0;

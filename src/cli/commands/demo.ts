@@ -88,8 +88,8 @@ Try, in another terminal:
   curl -s ${proxyUrl}/api/products -H 'x-user-id: internal-bob'       # a cohort: the canary
   curl -s ${proxyUrl}/ -H 'x-weir-test-token: ${testToken}' -H 'x-weir-version: canary'   # test traffic
   export WEIR_URL=${controlUrl} WEIR_TOKEN=${weir.token}
-  npx weir weights shop stable=50 canary=50                          # shift traffic
-  npx weir services shop                                             # versions, weights, live counts
+  npm run --silent weir -- weights shop stable=50 canary=50   # shift traffic
+  npm run --silent weir -- services shop                       # versions, weights, live counts
 
 Live split (every 2 s; Ctrl-C stops):
 `);

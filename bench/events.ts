@@ -105,9 +105,9 @@ try {
   console.log(`ingest            ${(N / (ingestMs / 1000)).toFixed(0)} events/s through store.ingest + flush (${(ingestMs / 1000).toFixed(1)} s; generating took ${(genMs / 1000).toFixed(1)} s, not counted)`);
   console.log(`written/dropped   ${stats.written} / ${stats.dropped}; file ${(statSync(path).size / 1e6).toFixed(0)} MB\n`);
 
-  const range = { start_time: (now - DAY) / 1000, end_time: now / 1000 + 1 };
+  const range = { start_time: (now - DAY) / 1000, end_time: now / 1000 + 1, granularity: 1800 };
   const where = `"timestamp" >= ${now - DAY} AND "timestamp" < ${now + 1000}`;
-  const gran = 1_800_000; // the planner's default for 24 h: 30 min buckets
+  const gran = 1_800_000; // 30 min buckets, as the Weir queries ask
   const cases: { name: string; weir: () => Promise<unknown>; raw: () => Promise<unknown> }[] = [
     {
       name: 'P99(duration_ms) by version',

@@ -99,6 +99,8 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
   let chain: Promise<void> = Promise.resolve();
   let flushScheduled = false;
   const openQueries = new Set<DuckDBConnection>();
+  /** Connections kept for reuse between queries (an interrupted connection stays usable). */
+  const idle: DuckDBConnection[] = [];
 
   const writeNow = async (): Promise<void> => {
     while (queue.length > 0) {
@@ -146,7 +148,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     if (closed) throw new WeirError('SHUTTING_DOWN', 'the event store is closed');
     const timeoutMs = q.timeoutMs ?? queryTimeoutMs;
     const maxRows = q.maxRows ?? queryMaxRows;
-    const conn = await instance.connect();
+    const conn = idle.pop() ?? (await instance.connect());
     openQueries.add(conn);
     let timedOut = false;
     const t = setTimeout(() => {
@@ -164,7 +166,8 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     } finally {
       clearTimeout(t);
       openQueries.delete(conn);
-      conn.closeSync();
+      if (!closed && idle.length < 4) idle.push(conn);
+      else conn.closeSync();
     }
   };
 
@@ -208,6 +211,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
       if (retentionTimer) clearInterval(retentionTimer);
       for (const c of openQueries) c.interrupt();
       await flush();
+      for (const c of idle.splice(0)) c.closeSync();
       await writeConn.run('CHECKPOINT').catch(() => undefined);
       writeConn.closeSync();
       instance.closeSync();

@@ -85,12 +85,28 @@ function calcSql(c: Calc, i: number, widthMs: () => string): string {
   }
 }
 
-/** HEATMAP needs the field's range over the whole query first, so its buckets line up across groups and time. */
-function heatmapJoin(q: NormalizedQuery, where: string): string {
+/** Each HEATMAP field's [min, max] over the whole query, by calculation index. */
+export type HeatmapBounds = ReadonlyMap<number, readonly [number | null, number | null]>;
+
+/**
+ * HEATMAP needs the field's range over the whole query first, so that its buckets line up across
+ * groups and time: this query finds it once (columns lo<i>, hi<i>), or returns undefined without HEATMAP.
+ */
+export function planHeatmapBounds(q: NormalizedQuery): SqlPlan | undefined {
+  const heat = q.calculations.map((c, i) => [c, i] as const).filter(([c]) => c.op === 'HEATMAP');
+  if (heat.length === 0) return undefined;
+  const p = new Params();
+  const where = whereSql(q, p);
+  const cols = heat.map(([c, i]) => `min(${quoteIdent(c.field!.name)})::DOUBLE AS lo${i}, max(${quoteIdent(c.field!.name)})::DOUBLE AS hi${i}`).join(', ');
+  return { sql: `SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}`, params: p.values };
+}
+
+function heatmapJoin(q: NormalizedQuery, bounds: HeatmapBounds | undefined, p: Params): string {
   const heat = q.calculations.map((c, i) => [c, i] as const).filter(([c]) => c.op === 'HEATMAP');
   if (heat.length === 0) return '';
-  const cols = heat.map(([c, i]) => `min(${quoteIdent(c.field!.name)})::DOUBLE AS lo${i}, max(${quoteIdent(c.field!.name)})::DOUBLE AS hi${i}`).join(', ');
-  return ` CROSS JOIN (SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}) AS hm`;
+  const value = (v: number | null | undefined) => (v === null || v === undefined ? 'NULL::DOUBLE' : `${p.add(v)}::DOUBLE`);
+  const cols = heat.map(([, i]) => `${value(bounds?.get(i)?.[0])} AS lo${i}, ${value(bounds?.get(i)?.[1])} AS hi${i}`).join(', ');
+  return ` CROSS JOIN (SELECT ${cols}) AS hm`;
 }
 
 /**
@@ -101,7 +117,7 @@ function heatmapJoin(q: NormalizedQuery, where: string): string {
  *   planTotals(validateQuery({ calculations: ['P99(duration_ms)'], breakdowns: ['version'] }, catalog, now))
  *   // { sql: 'SELECT "service.version" AS g0, quantile_cont("duration_ms", 0.99) AS c0 FROM events WHERE ... GROUP BY ALL ...', params: [...] }
  */
-export function planTotals(q: NormalizedQuery): SqlPlan {
+export function planTotals(q: NormalizedQuery, bounds?: HeatmapBounds): SqlPlan {
   const p = new Params();
   const where = whereSql(q, p);
   let widthParam: string | undefined;
@@ -109,9 +125,8 @@ export function planTotals(q: NormalizedQuery): SqlPlan {
   const select = [
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
     ...q.calculations.map((c, i) => `${c.op.startsWith('RATE_') ? 'NULL' : calcSql(c, i, width)} AS c${i}`),
-    ...q.calculations.flatMap((c, i) => (c.op === 'HEATMAP' ? [`any_value(hm.lo${i}) AS lo${i}`, `any_value(hm.hi${i}) AS hi${i}`] : [])),
   ];
-  let sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heatmapJoin(q, where)} WHERE ${where}`;
+  let sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heatmapJoin(q, bounds, p)} WHERE ${where}`;
   if (q.breakdowns.length > 0) sql += ` GROUP BY ${q.breakdowns.map((_, i) => `g${i}`).join(', ')}`;
   if (q.havings.length > 0) {
     sql += ` HAVING ${q.havings.map((h) => `${calcSql(q.calculations[h.calc], h.calc, width)} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join(' AND ')}`;
@@ -132,10 +147,10 @@ export function planTotals(q: NormalizedQuery): SqlPlan {
  * the totals returned (pass undefined when the totals held every group). Columns: g0..gN, t (bucket
  * start, ms), c0..cM.
  */
-export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar[] | readonly (Scalar | null)[])[] | undefined, maxRows: number): SqlPlan {
+export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar[] | readonly (Scalar | null)[])[] | undefined, maxRows: number, bounds?: HeatmapBounds): SqlPlan {
   const p = new Params();
   let where = whereSql(q, p);
-  const heat = heatmapJoin(q, where);
+  const heat = heatmapJoin(q, bounds, p);
   const gran = int(q.granularityMs);
   const select = [
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
@@ -156,6 +171,6 @@ export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar
     }
   }
   const groupBy = [...q.breakdowns.map((_, i) => `g${i}`), 't'].join(', ');
-  const sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY ${groupBy} ORDER BY t, ${groupBy} LIMIT ${int(maxRows + 1)}`;
+  const sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY ${groupBy} LIMIT ${int(maxRows + 1)}`;
   return { sql, params: p.values };
 }

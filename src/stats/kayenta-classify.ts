@@ -137,10 +137,16 @@ export function classifyMetric(input: MetricInput, confidenceLevel = 0.98, toler
   // "lower > bound" is decided by testing the shift `bound` itself (it lies below the interval exactly
   // when the test at that shift rejects upwards), so ties at the bound count as ties rather than
   // depending on which side of a jump a root finder stopped (R and Kayenta stop within 1e-4).
+  // A bound clamped to the data range (the level is not achievable with so few points, R's and
+  // Kayenta's convention) is compared as the number it is.
   const zq = normalPpf(1 - (1 - confidenceLevel) / 2);
   const exact = expConst && ctlConst;
-  const clearsUp = exact ? shift.lower > bound : wilcoxonShiftZ(experiment, control, bound) > zq;
-  const clearsDown = exact ? shift.upper < -bound : wilcoxonShiftZ(experiment, control, -bound) < -zq;
+  const muMin = base.experimentStats.min - base.controlStats.max;
+  const muMax = base.experimentStats.max - base.controlStats.min;
+  const clearsUp =
+    exact || shift.lower <= muMin ? shift.lower > bound : wilcoxonShiftZ(experiment, control, bound) > zq;
+  const clearsDown =
+    exact || shift.upper >= muMax ? shift.upper < -bound : wilcoxonShiftZ(experiment, control, -bound) < -zq;
   const isHigh = direction !== 'decrease' && clearsUp && (Number.isNaN(effectSize) || effectSize >= allowedIncrease);
   const isLow = direction !== 'increase' && clearsDown && (Number.isNaN(effectSize) || effectSize <= allowedDecrease);
 

@@ -148,3 +148,11 @@ test('regression: many zeros in both arms — the estimate is exactly 0 and the 
   // Bound 0.25·|0| = 0 lies below the interval because a shift of 0 is itself rejected upwards.
   assert.equal(r.classification, 'High');
 });
+
+test('too few points for the level: the interval is clamped to the data range, as R and Kayenta report it', () => {
+  // With 3 points per arm no shift can be rejected at 98 %; the bounds become min(x) − max(y) and max(x) − min(y).
+  const r = classifyMetric({ name: 'm', control: [10, 11, 12], experiment: [20, 21, 23] });
+  assert.equal(r.interval.lower, 20 - 12);
+  assert.equal(r.interval.upper, 23 - 10);
+  assert.equal(r.classification, 'High');
+});

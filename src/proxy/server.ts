@@ -116,10 +116,11 @@ export class Proxy implements ExchangeHost {
     return { tableVersion: this.#table.version, inflight: this.#inflight, requests: this.#requests, versions: this.#stats };
   }
 
-  async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+  /** Listens; `reusePort` lets several worker processes share the port (SO_REUSEPORT). */
+  async listen(port: number, host = '127.0.0.1', reusePort = false): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, reusePort }, () => {
         this.server.off('error', reject);
         resolve();
       });

@@ -17,6 +17,8 @@ import { createProxy } from '../proxy/server.ts';
 import type { Proxy } from '../proxy/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { WeirError } from '../errors.ts';
+import { startWorkers } from './workers.ts';
+import type { WorkerPool } from './workers.ts';
 
 export interface UpOptions {
   configPath: string;
@@ -30,6 +32,8 @@ export interface UpOptions {
   watchConfig?: boolean;
   log?: (line: string) => void;
   now?: () => number;
+  /** Proxy worker processes sharing the port (SO_REUSEPORT); 1 = the proxy runs in this process. */
+  workers?: number;
 }
 
 export interface Weir {
@@ -87,7 +91,7 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
     rawStickyKey: ev.rawStickyKey,
     maxHeaderBytes: config.proxy?.maxHeaderBytes,
   });
-  plane.subscribe((t) => proxy.setTable(t));
+  const workerCount = opts.workers ?? config.proxy?.workers ?? 1;
   const { token, created } = adminToken(dataDir, opts.env);
   let ready = false;
   const routes: ApiRoute[] = [
@@ -103,9 +107,33 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
   const cl = splitListen(opts.controlListen ?? config.control?.listen ?? '127.0.0.1:8081');
   let proxyAddress: AddressInfo;
   let controlAddress: AddressInfo;
+  let pool: WorkerPool | undefined;
   try {
     controlAddress = await listenOn(control, cl.port, cl.host);
-    proxyAddress = await proxy.listen(pl.port, pl.host);
+    if (workerCount > 1) {
+      // The in-process proxy does not listen; it keeps the compiled table and live counts for the API.
+      const counts = proxy.stats().versions;
+      pool = await startWorkers(workerCount, plane.table, pl.host, pl.port, {
+        options: { captureHeaders: ev.captureHeaders, rawStickyKey: ev.rawStickyKey, maxHeaderBytes: config.proxy?.maxHeaderBytes },
+        capacity: ev.bufferSize ?? 10_000, flushMs: 100,
+      }, (events) => {
+        for (const e of events) {
+          sink.push(e);
+          const c = counts.get(`${e['service.name']}\u0000${e['service.version']}`);
+          if (c) {
+            c.requests++;
+            if (e['http.response.status_code'] >= 500) c.errors++;
+          }
+        }
+      });
+      proxyAddress = { address: pl.host, family: pl.host.includes(':') ? 'IPv6' : 'IPv4', port: pool.port };
+    } else {
+      proxyAddress = await proxy.listen(pl.port, pl.host);
+    }
+    plane.subscribe((t) => {
+      proxy.setTable(t);
+      pool?.setTable(t);
+    });
   } catch (cause) {
     control.close();
     await store.close();
@@ -148,7 +176,7 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
       closing ??= (async () => {
         ready = false;
         watcher?.close();
-        await proxy.close(drainMs);
+        await Promise.all([proxy.close(drainMs), pool?.close(drainMs)]);
         await new Promise<void>((r) => { control.close(() => r()); control.closeAllConnections(); });
         await sink.close();
         await store.close();

@@ -152,3 +152,39 @@ test('weir up restarts with the weights the API set (state survives a restart)',
   second.p.child.kill('SIGTERM');
   await once(second.p.child, 'exit');
 });
+
+test('weir up --workers 2: proxy processes share the port, follow weight changes, ship events, drain on SIGTERM', async (t) => {
+  const a = await backend(t, echo('stable'));
+  const b = await backend(t, echo('canary'));
+  const dir = mkdtempSync(join(tmpdir(), 'weir-workers-'));
+  writeFileSync(join(dir, 'weir.yaml'), `proxy: { listen: 127.0.0.1:0 }\ncontrol: { listen: 127.0.0.1:0 }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: ${a.url}, canary: ${b.url} }\n`);
+  const p = run(['up', '--json', '--workers', '2', '--no-watch'], dir, { WEIR_ADMIN_TOKEN: 'admin-token-for-test' });
+  t.after(() => p.child.kill('SIGKILL'));
+  await until(() => p.out().includes('\n'), 'startup', 20_000);
+  const info = JSON.parse(p.out().split('\n')[0]) as { proxy: string; control: string };
+  const hit = async () => {
+    const r = await request(info.proxy, { reset: true }); // a new connection each time, so both workers serve
+    return ((await r.body.json()) as { name: string }).name;
+  };
+  for (let i = 0; i < 20; i++) assert.equal(await hit(), 'stable');
+  const put = await request(`${info.control}/api/v1/services/shop/weights`, { method: 'PUT', headers: { authorization: 'Bearer admin-token-for-test' }, body: JSON.stringify({ stable: 0, canary: 100 }) });
+  assert.equal(put.statusCode, 200);
+  await put.body.dump();
+  // Tables reach workers over IPC: wait until every connection lands on the canary.
+  let streak = 0;
+  for (let i = 0; i < 500 && streak < 20; i++) streak = (await hit()) === 'canary' ? streak + 1 : 0;
+  assert.equal(streak, 20);
+  const counted = async () => {
+    const s = (await (await request(`${info.control}/api/v1/services/shop`, { headers: { authorization: 'Bearer admin-token-for-test' } })).body.json()) as { versions: Array<{ requests: number }> };
+    return s.versions[0].requests + s.versions[1].requests;
+  };
+  // Workers ship events every 100 ms; poll the API until the live counts include all 40+ requests.
+  let n = 0;
+  for (let i = 0; i < 200 && n < 40; i++) n = await counted();
+  assert.ok(n >= 40, `live counts from worker events: ${n}`);
+  p.child.kill('SIGTERM');
+  const [code] = await once(p.child, 'exit');
+  assert.equal(code, 0);
+  const lines = readFileSync(join(dir, '.weir', 'events.jsonl'), 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 40, `${lines.length} events in the access log`);
+});

@@ -1,6 +1,7 @@
 import { startWeir } from '../../runtime/up.ts';
 import { WeirError } from '../../errors.ts';
 import { parse } from '../args.ts';
+import { UsageError } from '../command.ts';
 import type { Command, CliIO } from '../command.ts';
 
 export const upCommand: Command = {
@@ -17,6 +18,8 @@ Options:
       --proxy ADDR      override proxy.listen (host:port)
       --control ADDR    override control.listen (host:port)
       --data-dir DIR    override dataDir
+      --workers N       run the proxy in N processes sharing the port (SO_REUSEPORT);
+                        the control plane stays in this one (default: proxy.workers or 1)
       --no-watch        do not watch the config file (SIGHUP still reloads)
       --json            print the startup summary as JSON
 Environment:
@@ -24,21 +27,23 @@ Environment:
   async run(args, io) {
     const { values } = parse(args, {
       config: { type: 'string', short: 'c' }, proxy: { type: 'string' }, control: { type: 'string' },
-      'data-dir': { type: 'string' }, 'no-watch': { type: 'boolean' }, json: { type: 'boolean' },
+      'data-dir': { type: 'string' }, 'no-watch': { type: 'boolean' }, json: { type: 'boolean' }, workers: { type: 'string' },
     });
+    const workers = values.workers === undefined ? undefined : Number(values.workers);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1 && workers <= 64)) throw new UsageError('--workers must be a whole number from 1 to 64');
     return runUp(io, {
       configPath: values.config ?? 'weir.yaml', proxyListen: values.proxy, controlListen: values.control,
-      dataDir: values['data-dir'], watch: !values['no-watch'], json: values.json ?? false,
+      dataDir: values['data-dir'], watch: !values['no-watch'], json: values.json ?? false, workers,
     });
   },
 };
 
-export async function runUp(io: CliIO, o: { configPath: string; proxyListen?: string; controlListen?: string; dataDir?: string; watch: boolean; json: boolean; quiet?: boolean }): Promise<number> {
+export async function runUp(io: CliIO, o: { configPath: string; proxyListen?: string; controlListen?: string; dataDir?: string; watch: boolean; json: boolean; quiet?: boolean; workers?: number }): Promise<number> {
   let weir;
   try {
     weir = await startWeir({
       configPath: o.configPath, env: io.env, cwd: io.cwd, proxyListen: o.proxyListen, controlListen: o.controlListen,
-      dataDir: o.dataDir, watchConfig: o.watch, log: (l) => io.stderr(`${l}\n`),
+      dataDir: o.dataDir, watchConfig: o.watch, log: (l) => io.stderr(`${l}\n`), workers: o.workers,
     });
   } catch (e) {
     io.stderr(`weir up: ${e instanceof WeirError ? e.message : (e as Error).stack}\n`);

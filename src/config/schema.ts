@@ -132,6 +132,10 @@ export const configSchema = z.strictObject({
     /** Write the JSON-lines access log (dataDir/events.jsonl). */
     accessLog: z.boolean().optional(),
   }).optional(),
+  /** Feature flags in flagd's format (JSON or YAML), served over OFREP on the control listener. */
+  flags: z.strictObject({
+    files: z.array(z.string().min(1)).min(1, { message: 'list at least one flag file, e.g. [flags.yaml]' }),
+  }).optional(),
   services: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'service names use letters, digits, ., _ and -' }), serviceSchema),
 });
 

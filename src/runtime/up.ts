@@ -18,6 +18,8 @@ import type { Proxy } from '../proxy/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { WeirError } from '../errors.ts';
 import { startWorkers } from './workers.ts';
+import { createFlagRegistry, createOfrepRoutes, formatFlagIssues, watchFlagFiles } from '../flags/index.ts';
+import type { FlagRegistry } from '../flags/index.ts';
 import type { WorkerPool } from './workers.ts';
 
 export interface UpOptions {
@@ -47,6 +49,8 @@ export interface Weir {
   token: string;
   tokenCreated: boolean;
   sink: EventSink;
+  /** The live flag set (from `flags.files`), served over OFREP. */
+  flags: FlagRegistry;
   /** Re-reads the config file; an invalid file is refused with its errors and the old config stays. */
   reload(actor?: string): Promise<{ ok: true } | { ok: false; error: WeirError }>;
   /** Graceful stop: drain the proxy, flush events, close stores. */
@@ -92,6 +96,19 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
     maxHeaderBytes: config.proxy?.maxHeaderBytes,
   });
   const workerCount = opts.workers ?? config.proxy?.workers ?? 1;
+  // Flags: flagd-format files, watched; an invalid file at startup is an error, later the last good set stays.
+  const flags: FlagRegistry = createFlagRegistry({ clock: now });
+  const flagFiles = (config.flags?.files ?? []).map((f) => resolve(dirname(configPath), f));
+  const flagWatcher = flagFiles.length ? watchFlagFiles(flagFiles, flags, { onError: (e) => log(`weir: flags NOT reloaded, keeping the last good set:\n${formatFlagIssues(e)}`) }) : undefined;
+  if (flagWatcher) {
+    const r = await flagWatcher.reload();
+    if (!r.ok) {
+      flagWatcher.close();
+      await store.close();
+      throw new WeirError('CONFIG_INVALID', `flag files are invalid:\n${formatFlagIssues(r.errors)}`, { details: { issues: r.errors } });
+    }
+  }
+  const streams = new AbortController();
   const { token, created } = adminToken(dataDir, opts.env);
   let ready = false;
   const routes: ApiRoute[] = [
@@ -101,8 +118,9 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
       handler: (_q, res) => sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting', tableVersion: plane.table.version }),
     },
     ...createServicesRoutes(plane, () => proxy, now),
+    ...createOfrepRoutes({ registry: flags, signal: streams.signal }),
   ];
-  const control = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }] });
+  const control = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }], tokenHeaders: ['x-api-key'] });
   const pl = splitListen(opts.proxyListen ?? config.proxy?.listen ?? '127.0.0.1:8080');
   const cl = splitListen(opts.controlListen ?? config.control?.listen ?? '127.0.0.1:8081');
   let proxyAddress: AddressInfo;
@@ -171,11 +189,13 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
   let closing: Promise<void> | undefined;
   return {
     get config() { return config; },
-    plane, proxy, control, proxyAddress, controlAddress, dataDir, token, tokenCreated: created, sink, reload,
+    plane, proxy, control, proxyAddress, controlAddress, dataDir, token, tokenCreated: created, sink, flags, reload,
     close(drainMs = config.proxy?.drainTimeout ?? 10_000) {
       closing ??= (async () => {
         ready = false;
         watcher?.close();
+        flagWatcher?.close();
+        streams.abort();
         await Promise.all([proxy.close(drainMs), pool?.close(drainMs)]);
         await new Promise<void>((r) => { control.close(() => r()); control.closeAllConnections(); });
         await sink.close();

@@ -188,3 +188,25 @@ test('weir up --workers 2: proxy processes share the port, follow weight changes
   const lines = readFileSync(join(dir, '.weir', 'events.jsonl'), 'utf8').trim().split('\n');
   assert.ok(lines.length >= 40, `${lines.length} events in the access log`);
 });
+
+test('weir up serves flagd-format flag files over OFREP on the control listener', async (t) => {
+  const a = await backend(t, echo('stable'));
+  const dir = mkdtempSync(join(tmpdir(), 'weir-flags-'));
+  writeFileSync(join(dir, 'flags.yaml'), `flags:\n  new-checkout:\n    state: ENABLED\n    variants: { on: true, off: false }\n    defaultVariant: off\n    targeting:\n      if: [{ ends_with: [{ var: email }, "@example.com"] }, on, off]\n`);
+  writeFileSync(join(dir, 'weir.yaml'), `proxy: { listen: 127.0.0.1:0 }\ncontrol: { listen: 127.0.0.1:0 }\nflags: { files: [flags.yaml] }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: ${a.url} }\n`);
+  const p = run(['up', '--json'], dir, { WEIR_ADMIN_TOKEN: 'admin-token-for-test' });
+  t.after(() => p.child.kill('SIGKILL'));
+  await until(() => p.out().includes('\n'), 'startup', 20_000);
+  const info = JSON.parse(p.out().split('\n')[0]) as { control: string };
+  const evaluate = async (email: string, auth: Record<string, string>) => {
+    const r = await request(`${info.control}/ofrep/v1/evaluate/flags/new-checkout`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ context: { targetingKey: 'u1', email } }) });
+    return { status: r.statusCode, body: await r.body.json() as { value?: boolean; reason?: string; variant?: string } };
+  };
+  const on = await evaluate('ann@example.com', { authorization: 'Bearer admin-token-for-test' });
+  assert.deepEqual([on.status, on.body.value, on.body.variant, on.body.reason], [200, true, 'on', 'TARGETING_MATCH']);
+  const off = await evaluate('bob@other.org', { 'x-api-key': 'admin-token-for-test' });
+  assert.deepEqual([off.status, off.body.value], [200, false]);
+  assert.equal((await evaluate('x', {})).status, 401);
+  p.child.kill('SIGTERM');
+  await once(p.child, 'exit');
+});

@@ -52,6 +52,7 @@ export function normalPpf(p: number): number {
   if (p === 0) return Number.NEGATIVE_INFINITY;
   if (p === 1) return Number.POSITIVE_INFINITY;
   if (p === 0.5) return 0;
+  // For p ≥ 0.5, 1 − p is exact (Sterbenz), so working on the lower tail loses nothing.
   const q = p < 0.5 ? p : 1 - p;
   const t = Math.sqrt(-2 * Math.log(q));
   let x =
@@ -63,11 +64,6 @@ export function normalPpf(p: number): number {
     const step = u / (1 + 0.5 * x * u);
     x -= step;
     if (Math.abs(step) < 1e-16 * Math.max(1, Math.abs(x))) break;
-  }
-  if (p > 0.5 && q !== 1 - p) {
-    // 1 − p was rounded; one more Newton step against the upper tail directly.
-    const e = normalSf(-x) - p;
-    x += e / normalPdf(x);
   }
   return p < 0.5 ? x : -x;
 }

@@ -15,3 +15,5 @@ export type { QuerySpec, NormalizedQuery } from './query/spec.ts';
 export { planTotals, planSeries } from './query/plan.ts';
 export type { QueryResult } from './query/shape.ts';
 export { spansToEvents, logsToEvents } from './otlp/map.ts';
+export { createOtlpExporter, eventsToTraces } from './otlp/export.ts';
+export type { OtlpExporterOptions, OtlpExporterStats } from './otlp/export.ts';

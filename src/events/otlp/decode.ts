@@ -63,3 +63,11 @@ export function encodeRequest(signal: OtlpSignal, json: Record<string, unknown>)
   const type = load().lookupType(REQUEST[signal]);
   return type.encode(type.fromObject(json)).finish();
 }
+
+/** Rejected spans or log records in an Export*ServiceResponse's partial_success (0 when none). */
+export function decodeResponse(signal: OtlpSignal, body: Uint8Array): number {
+  if (body.length === 0) return 0;
+  const type = load().lookupType(RESPONSE[signal]);
+  const obj = type.toObject(type.decode(body), TO_OBJECT) as { partialSuccess?: { rejectedSpans?: string; rejectedLogRecords?: string } };
+  return Number(obj.partialSuccess?.rejectedSpans ?? obj.partialSuccess?.rejectedLogRecords ?? 0);
+}

@@ -19,12 +19,22 @@
  * ln(−2 ln α + 1)) / n*.
  */
 import type { SequentialState } from './sequential-multinomial.ts';
+import type { Moments } from './descriptive.ts';
 
 /** A sample summarized by its size, mean and sample variance (ddof = 1). */
 export interface MeanSummary {
   n: number;
   mean: number;
   variance: number;
+}
+
+/**
+ * The {@link MeanSummary} of streaming {@link Moments} (variance with ddof = 1; 0 below two values).
+ * @example
+ * summaryOfMoments(momentsOf(latencies.map(Math.log))); // feed to msprt or judgeSequentialCanary
+ */
+export function summaryOfMoments(m: Moments): MeanSummary {
+  return { n: m.n, mean: m.mean, variance: m.n > 1 ? m.m2 / (m.n - 1) : 0 };
 }
 
 /** A difference in means with an anytime-valid interval. */

@@ -7,7 +7,8 @@ import {
   multinomialLogEValue,
   multinomialSequentialTest,
 } from '../../src/stats/sequential-multinomial.ts';
-import { asymptoticConfidenceSequence, asymptoticLiftSequence, msprt } from '../../src/stats/sequential-means.ts';
+import { asymptoticConfidenceSequence, asymptoticLiftSequence, msprt, summaryOfMoments } from '../../src/stats/sequential-means.ts';
+import { momentsOf } from '../../src/stats/descriptive.ts';
 import type { MeanSummary } from '../../src/stats/sequential-means.ts';
 import { INITIAL_SEQUENTIAL_STATE, judgeSequentialCanary } from '../../src/stats/sequential-judge.ts';
 import type { SequentialCanaryState } from '../../src/stats/sequential-judge.ts';
@@ -37,6 +38,11 @@ test('e-values and confidence-sequence widths match the formulas computed with s
     // Rejection and the interval agree: reject ⇔ 0 lies outside the interval.
     assert.equal(m.reject, m.lower > 0 || m.upper < 0);
   }
+});
+
+test('summaryOfMoments turns streaming moments into the summary the tests take', () => {
+  assert.deepEqual(summaryOfMoments(momentsOf([1, 2, 3])), { n: 3, mean: 2, variance: 1 });
+  assert.deepEqual(summaryOfMoments(momentsOf([5])), { n: 1, mean: 5, variance: 0 });
 });
 
 test('multinomial test: p-value is monotone and rejection is permanent', () => {

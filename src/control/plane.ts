@@ -80,6 +80,18 @@ export class ControlPlane {
     return this.#table;
   }
 
+  /**
+   * Re-reads live state from the store and publishes a new table if it changed: after another writer
+   * (the rollout controller's putRollout, another `weir server` replica) changed weights.
+   */
+  async refresh(): Promise<boolean> {
+    const next = await this.store.getWeightOverrides();
+    if (JSON.stringify(next) === JSON.stringify(this.#overrides)) return false;
+    this.#overrides = next;
+    this.#publish();
+    return true;
+  }
+
   async #dropStaleOverrides(actor: string): Promise<void> {
     const next: Record<string, WeightOverride> = {};
     for (const [service, o] of Object.entries(this.#overrides)) {

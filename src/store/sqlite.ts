@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
-import type { AuditEntry, AuditInput, StateStore, WeightOverride } from './types.ts';
+import { WeirError } from '../errors.ts';
+import type { AnalysisRunRecord, AuditEntry, AuditInput, RolloutRecord, StateStore, WeightOverride } from './types.ts';
 
 /** Schema migrations, applied in order, each once (recorded in schema_migrations). */
 const MIGRATIONS: string[] = [
@@ -20,6 +21,19 @@ const MIGRATIONS: string[] = [
      reason TEXT
    );
    CREATE INDEX audit_target ON audit(target, id);`,
+  `CREATE TABLE rollouts (
+     service TEXT PRIMARY KEY,
+     revision INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE analysis_runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     service TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     run TEXT NOT NULL
+   );
+   CREATE INDEX analysis_runs_service ON analysis_runs(service, id);`,
 ];
 
 /**
@@ -116,6 +130,47 @@ class SqliteStore implements StateStore {
       after: r.after === null ? undefined : JSON.parse(String(r.after)),
       reason: r.reason === null ? undefined : String(r.reason),
     }));
+  }
+
+  async getRollout(service: string): Promise<RolloutRecord | undefined> {
+    const r = this.#db.prepare('SELECT service, revision, state, updated_at FROM rollouts WHERE service = ?').get(service) as { service: string; revision: number; state: string; updated_at: number } | undefined;
+    return r && { service: r.service, revision: Number(r.revision), state: JSON.parse(r.state), updatedAt: Number(r.updated_at) };
+  }
+
+  async listRollouts(): Promise<RolloutRecord[]> {
+    const rows = this.#db.prepare('SELECT service, revision, state, updated_at FROM rollouts ORDER BY service').all() as Array<{ service: string; revision: number; state: string; updated_at: number }>;
+    return rows.map((r) => ({ service: r.service, revision: Number(r.revision), state: JSON.parse(r.state), updatedAt: Number(r.updated_at) }));
+  }
+
+  async putRollout(service: string, state: unknown, expectedRevision: number | null, audit: AuditInput, weights?: WeightOverride): Promise<RolloutRecord> {
+    return this.#tx(() => {
+      const cur = this.#db.prepare('SELECT revision FROM rollouts WHERE service = ?').get(service) as { revision: number } | undefined;
+      const actual = cur === undefined ? null : Number(cur.revision);
+      if (actual !== expectedRevision) throw new WeirError('CONFLICT', `the rollout of ${service} changed meanwhile (revision ${actual}, expected ${expectedRevision})`);
+      const revision = (actual ?? 0) + 1;
+      const at = this.#now();
+      this.#db.prepare(`INSERT INTO rollouts (service, revision, state, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(service) DO UPDATE SET revision = excluded.revision, state = excluded.state, updated_at = excluded.updated_at`)
+        .run(service, revision, JSON.stringify(state), at);
+      if (weights) {
+        this.#db.prepare(`INSERT INTO service_weights (service, weights, config_weights, updated_at) VALUES (?, ?, ?, ?)
+          ON CONFLICT(service) DO UPDATE SET weights = excluded.weights, config_weights = excluded.config_weights, updated_at = excluded.updated_at`)
+          .run(service, JSON.stringify(weights.weights), JSON.stringify(weights.configWeights), at);
+      }
+      this.#insertAudit(audit);
+      return { service, revision, state, updatedAt: at };
+    });
+  }
+
+  async appendAnalysisRun(service: string, run: unknown): Promise<AnalysisRunRecord> {
+    const at = this.#now();
+    const r = this.#db.prepare('INSERT INTO analysis_runs (service, at, run) VALUES (?, ?, ?)').run(service, at, JSON.stringify(run));
+    return { id: Number(r.lastInsertRowid), service, at, run };
+  }
+
+  async listAnalysisRuns(service: string, limit = 50): Promise<AnalysisRunRecord[]> {
+    const rows = this.#db.prepare('SELECT id, service, at, run FROM analysis_runs WHERE service = ? ORDER BY id DESC LIMIT ?').all(service, Math.min(limit, 1000)) as Array<{ id: number; service: string; at: number; run: string }>;
+    return rows.map((r) => ({ id: Number(r.id), service: r.service, at: Number(r.at), run: JSON.parse(r.run) }));
   }
 
   async close(): Promise<void> {

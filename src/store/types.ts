@@ -12,6 +12,17 @@ export interface StateStore {
   /** Removes an override (the config's weights apply again), with an audit entry. */
   clearWeights(service: string, audit: AuditInput): Promise<void>;
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** The stored rollout of a service (its state is the rollout module's JSON), if any. */
+  getRollout(service: string): Promise<RolloutRecord | undefined>;
+  listRollouts(): Promise<RolloutRecord[]>;
+  /**
+   * Writes a rollout's state if its revision is still `expectedRevision` (null: none stored yet) —
+   * optimistic concurrency, so two controllers can never both apply a step. Also writes `weights`
+   * (when given) and the audit entry, all in one transaction. Throws WeirError CONFLICT on a stale revision.
+   */
+  putRollout(service: string, state: unknown, expectedRevision: number | null, audit: AuditInput, weights?: WeightOverride): Promise<RolloutRecord>;
+  appendAnalysisRun(service: string, run: unknown): Promise<AnalysisRunRecord>;
+  listAnalysisRuns(service: string, limit?: number): Promise<AnalysisRunRecord[]>;
   listAudit(filter?: { target?: string; limit?: number; before?: number }): Promise<AuditEntry[]>;
   close(): Promise<void>;
 }
@@ -38,4 +49,19 @@ export interface AuditEntry extends AuditInput {
   id: number;
   /** ms since the epoch. */
   at: number;
+}
+
+export interface RolloutRecord {
+  service: string;
+  /** Grows by one with every write. */
+  revision: number;
+  state: unknown;
+  updatedAt: number;
+}
+
+export interface AnalysisRunRecord {
+  id: number;
+  service: string;
+  at: number;
+  run: unknown;
 }

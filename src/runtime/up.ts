@@ -18,6 +18,8 @@ import type { Proxy } from '../proxy/server.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
 import { WeirError } from '../errors.ts';
 import { startWorkers } from './workers.ts';
+import { CONTROL_EXTENSIONS } from './control-extensions.ts';
+import type { ControlContext, StartedExtension } from './extensions.ts';
 import { createFlagRegistry, createOfrepRoutes, formatFlagIssues, watchFlagFiles } from '../flags/index.ts';
 import type { FlagRegistry } from '../flags/index.ts';
 import type { WorkerPool } from './workers.ts';
@@ -111,6 +113,12 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
   const streams = new AbortController();
   const { token, created } = adminToken(dataDir, opts.env);
   let ready = false;
+  const started: Array<{ name: string; ext: StartedExtension }> = [];
+  const ctx: ControlContext = {
+    plane, store, config: () => config, dataDir, now, log, sink, isLeader: () => true,
+    get: <T,>(name: string) => started.find((s) => s.name === name)?.ext.value as T | undefined,
+  };
+  for (const ext of CONTROL_EXTENSIONS) started.push({ name: ext.name, ext: await ext.start(ctx) });
   const routes: ApiRoute[] = [
     { method: 'GET', path: '/healthz', scope: 'public', handler: (_q, res) => sendJson(res, 200, { status: 'ok' }) },
     {
@@ -119,6 +127,7 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
     },
     ...createServicesRoutes(plane, () => proxy, now),
     ...createOfrepRoutes({ registry: flags, signal: streams.signal }),
+    ...started.flatMap((s) => s.ext.routes ?? []),
   ];
   const control = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }], tokenHeaders: ['x-api-key'] });
   const pl = splitListen(opts.proxyListen ?? config.proxy?.listen ?? '127.0.0.1:8080');
@@ -165,6 +174,7 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
       const next = loadConfigFile(configPath, opts.env);
       config = next;
       await plane.applyConfig(next, actor);
+      for (const s of started) await s.ext.reconfigure?.(next);
       log(`weir: config reloaded (table ${plane.table.version})`);
       return { ok: true };
     } catch (err) {
@@ -198,6 +208,7 @@ export async function startWeir(opts: UpOptions): Promise<Weir> {
         streams.abort();
         await Promise.all([proxy.close(drainMs), pool?.close(drainMs)]);
         await new Promise<void>((r) => { control.close(() => r()); control.closeAllConnections(); });
+        for (const s of [...started].reverse()) await s.ext.stop?.();
         await sink.close();
         await store.close();
       })();

@@ -1,0 +1,7 @@
+import type { ControlExtension } from './extensions.ts';
+
+/**
+ * Every control-plane capability beyond the core (services, weights, audit), in start order.
+ * Add one line per capability.
+ */
+export const CONTROL_EXTENSIONS: ControlExtension[] = [];

@@ -17,3 +17,4 @@ export type { QueryResult } from './query/shape.ts';
 export { spansToEvents, logsToEvents } from './otlp/map.ts';
 export { createOtlpExporter, eventsToTraces } from './otlp/export.ts';
 export type { OtlpExporterOptions, OtlpExporterStats } from './otlp/export.ts';
+export { teeSinks } from './tee.ts';

@@ -5,6 +5,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/ap
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
@@ -16,7 +17,8 @@ import { NOW, openStore, serve } from './helpers.ts';
 const resource = (version: string) => resourceFromAttributes({ 'service.name': 'checkout', 'service.version': version, 'deployment.environment.name': 'prod' });
 
 async function sendSpans(url: string, exporter: 'json' | 'proto', version: string, compression: 'gzip' | 'none') {
-  const opts = { url: `${url}/v1/traces`, compression: compression as never };
+  // The SDK's CompressionAlgorithm enum has exactly these string values.
+  const opts: OTLPExporterNodeConfigBase = { url: `${url}/v1/traces`, compression: compression as OTLPExporterNodeConfigBase['compression'] };
   const exp = exporter === 'json' ? new JsonTraceExporter(opts) : new ProtoTraceExporter(opts);
   const provider = new BasicTracerProvider({ resource: resource(version), spanProcessors: [new SimpleSpanProcessor(exp)] });
   const tracer = provider.getTracer('weir-test', '1.0.0');

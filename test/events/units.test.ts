@@ -5,6 +5,8 @@ import { UsageError } from '../../src/cli/command.ts';
 import { parseEventBatch } from '../../src/events/batch.ts';
 import { totalVariation } from '../../src/events/bubbleup.ts';
 import { anyValue, logsToEvents, spansToEvents } from '../../src/events/otlp/map.ts';
+import type { EventSink } from '../../src/events/schema.ts';
+import { event } from './helpers.ts';
 
 test('OTLP/JSON spans map to wide events: resource + span attributes, hex ids, kinds, status, exceptions, legacy names', () => {
   const [e] = spansToEvents({
@@ -69,4 +71,16 @@ test('weir query flags become a Honeycomb spec; bad flags are usage errors', () 
   assert.throws(() => specFromFlags({ last: 'soon' }), UsageError);
   const text = formatTable({ data: { results: [{ data: { version: 'v1', COUNT: 3, 'P99(duration_ms)': 12.3456789 } }], series: [] }, meta: { start_time: 'a', end_time: 'b', granularity: 60, groups: 1, truncated: false, elapsed_ms: 1 } });
   assert.match(text, /^version {2}COUNT {2}P99\(duration_ms\)\nv1 {7}3 {6}12\.3457\n/);
+});
+
+test('teeSinks fans out, sums counts and survives a throwing observer', async () => {
+  const { teeSinks } = await import('../../src/events/tee.ts');
+  const got: string[][] = [[], []];
+  const mk = (i: number): EventSink => ({ push: (e) => void got[i].push(e['request.id']), dropped: i, queued: 2 * i, flush: async () => undefined, close: async () => undefined });
+  const sink = teeSinks([mk(0), mk(1)], () => { throw new Error('observer bug'); });
+  sink.push(event({ 'request.id': 'a' }));
+  assert.deepEqual(got, [['a'], ['a']]);
+  assert.equal(sink.dropped, 1);
+  assert.equal(sink.queued, 2);
+  await sink.flush();
 });

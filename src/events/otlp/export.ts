@@ -100,7 +100,7 @@ const RETRYABLE = new Set([429, 502, 503, 504]);
  *
  * @example
  *   const exporter = createOtlpExporter({ url: 'http://collector:4318/v1/traces' });
- *   sink = teeSinks(store, exporter);  // the proxy's events go to both
+ *   const sink = teeSinks([store, exporter]); // the proxy's events go to both
  */
 export function createOtlpExporter(opts: OtlpExporterOptions): EventSink & { stats(): OtlpExporterStats } {
   const maxQueue = opts.maxQueue ?? 10_000;

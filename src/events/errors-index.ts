@@ -30,15 +30,16 @@ export interface ListErrorsOptions {
 const EXAMPLE_FIELDS = [
   'timestamp', 'service.name', 'service.version', 'exception.type', 'exception.message', 'exception.stacktrace', 'error.type',
   'http.response.status_code', 'http.request.method', 'http.route', 'url.path', 'trace.trace_id', 'request.id', 'name',
+  'otel.status_description',
 ] as const;
 
 function title(ex: Record<string, unknown>): string {
   const type = ex['exception.type'];
-  const message = ex['exception.message'];
+  const message = ex['exception.message'] ?? ex['otel.status_description'];
   const http = `HTTP ${ex['http.response.status_code'] ?? '?'} ${ex['http.request.method'] ?? ''} ${ex['http.route'] ?? ex['url.path'] ?? ''}`.replace(/\s+/g, ' ').trim();
   if (type || message) return `${type ?? 'Error'}${message ? `: ${String(message).split('\n')[0].slice(0, 200)}` : ''}`;
   if (ex['error.type']) return `${ex['error.type']}${ex['http.response.status_code'] !== undefined ? ` (${http})` : ''}`;
-  return http;
+  return ex['http.response.status_code'] === undefined && ex.name ? `ERROR ${ex.name}` : http;
 }
 
 /**

@@ -77,12 +77,12 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** True when the event describes an error: an exception, an `error.type`, or a 5xx status. */
-export function isErrorEvent(event: WideEvent): boolean {
+/** True when the event describes an error: an exception, an `error.type`, a span with status ERROR, or a 5xx status. */
+export function isErrorEvent(event: Partial<WideEvent>): boolean {
   const status = event['http.response.status_code'];
   return str(event['exception.type']) !== undefined || str(event['exception.message']) !== undefined ||
     str(event['exception.stacktrace']) !== undefined || str(event['error.type']) !== undefined ||
-    (typeof status === 'number' && status >= 500);
+    event['otel.status_code'] === 'ERROR' || (typeof status === 'number' && status >= 500);
 }
 
 /**
@@ -94,11 +94,11 @@ export function isErrorEvent(event: WideEvent): boolean {
  *   fingerprint({ ...event, 'exception.type': 'TypeError', 'exception.message': 'id 7 missing' })
  *   // { id: '3f0c…', basis: 'message', normalized: 'TypeError: id <n> missing' }
  */
-export function fingerprint(event: WideEvent): Fingerprint | undefined {
+export function fingerprint(event: Partial<WideEvent>): Fingerprint | undefined {
   if (!isErrorEvent(event)) return undefined;
   const type = str(event['exception.type']) ?? str(event['error.type']);
   const stack = str(event['exception.stacktrace']);
-  const message = str(event['exception.message']);
+  const message = str(event['exception.message']) ?? str(event['otel.status_description']);
   let basis: FingerprintBasis;
   let normalized: string;
   const frames = stack ? inAppFrames(stack) : [];
@@ -113,8 +113,12 @@ export function fingerprint(event: WideEvent): Fingerprint | undefined {
     normalized = `${type}`;
   } else {
     basis = 'status';
-    const route = str(event['http.route']) ?? normalizeMessage(String(event['url.path'] ?? ''));
-    normalized = `HTTP ${event['http.response.status_code'] ?? '?'} ${type ?? ''} ${event['http.request.method'] ?? ''} ${route}`.replace(/\s+/g, ' ').trim();
+    if (event['http.response.status_code'] === undefined) {
+      normalized = `${type ?? 'ERROR'} ${str(event.name) ?? ''}`.trim(); // a failed span without details
+    } else {
+      const route = str(event['http.route']) ?? normalizeMessage(String(event['url.path'] ?? ''));
+      normalized = `HTTP ${event['http.response.status_code']} ${type ?? ''} ${event['http.request.method'] ?? ''} ${route}`.replace(/\s+/g, ' ').trim();
+    }
   }
   const id = createHash('sha1').update(normalized).digest('hex').slice(0, 16);
   return { id, basis, normalized };

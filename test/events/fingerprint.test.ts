@@ -52,3 +52,9 @@ test('without a stack the normalised message decides; a bare 5xx gets a status f
   assert.equal(fingerprint(base), undefined);
   assert.equal(fingerprint({ ...base, 'http.response.status_code': 404 }), undefined);
 });
+
+test('a span with status ERROR is an error: its status description, or its name, decides', () => {
+  const span: WideEvent = { ...base, 'otel.status_code': 'ERROR', 'otel.status_description': 'deadline exceeded after 30s', name: 'GET /cart' };
+  assert.equal(fingerprint(span)!.normalized, 'Error: deadline exceeded after <n>s');
+  assert.equal(fingerprint({ timestamp: 0, 'otel.status_code': 'ERROR', name: 'charge card' })!.normalized, 'ERROR charge card');
+});

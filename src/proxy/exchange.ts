@@ -84,6 +84,8 @@ export class Exchange {
   readonly method: string;
   readonly bodyless: boolean;
   readonly clientIp: string;
+  /** The lower-case headers routing and events read (scanRequestHeaders), instead of `req.headers`. */
+  readonly view: Record<string, string>;
   body: IncomingMessage | BodyMeter | null = null;
   bytesIn = 0;
   inst: Instance | undefined;
@@ -101,8 +103,9 @@ export class Exchange {
   #resume: (() => void) | undefined;
 
   constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse, svc: RuntimeService, version: RuntimeVersion,
-    choice: SplitChoice, requestId: string, headers: string[], startedAt: number, startMs: number, clientIp: string) {
+    choice: SplitChoice, requestId: string, headers: string[], startedAt: number, startMs: number, clientIp: string, view: Record<string, string>) {
     this.clientIp = clientIp;
+    this.view = view;
     this.host = host;
     this.req = req;
     this.res = res;
@@ -114,8 +117,8 @@ export class Exchange {
     this.startedAt = startedAt;
     this.startMs = startMs;
     this.method = req.method ?? 'GET';
-    const cl = req.headers['content-length'];
-    const te = req.headers['transfer-encoding'];
+    const cl = view['content-length'];
+    const te = view['transfer-encoding'];
     this.bodyless = te === undefined && (cl === undefined || cl === '0');
   }
 
@@ -126,9 +129,9 @@ export class Exchange {
     v.stats.requests++;
     v.stats.inflight++;
     if (!this.bodyless) {
-      const cl = this.req.headers['content-length'];
+      const cl = this.view['content-length'];
       const limit = limits.requestBodyBytes;
-      if (cl !== undefined && this.req.headers['transfer-encoding'] === undefined) {
+      if (cl !== undefined && this.view['transfer-encoding'] === undefined) {
         this.bytesIn = Number(cl);
         if (limit !== undefined && this.bytesIn > limit) {
           return this.fail('REQUEST_BODY_TOO_LARGE', `request body of ${cl} bytes is larger than the limit of ${limit} bytes`);
@@ -140,7 +143,8 @@ export class Exchange {
         this.body = meter;
       }
     }
-    this.res.once('close', () => this.onClientClose());
+    (this.res as ExchangeResponse)[kExchange] = this;
+    this.res.once('close', onResponseClose);
     if (v.route.timeouts.totalMs > 0) {
       this.timer = setTimeout(() => this.abort(new WeirError('UPSTREAM_TIMEOUT', `no complete answer within ${v.route.timeouts.totalMs} ms`)), v.route.timeouts.totalMs);
     }
@@ -300,17 +304,25 @@ export class Exchange {
       'http.response.body.size': this.bytesOut,
       'error.type': this.errorCode,
       'client.address': this.clientIp,
-      'user_agent.original': req.headers['user-agent'],
+      'user_agent.original': this.view['user-agent'],
       'weir.sticky_key_hash': choice.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };
     if (this.host.rawStickyKey && choice.stickyKey !== undefined) ev['weir.sticky_key'] = choice.stickyKey;
     const cap = this.host.captureHeaders;
     for (let i = 0; i < cap.length; i++) {
-      const v = req.headers[cap[i]];
-      if (v !== undefined) ev[`http.request.header.${cap[i]}`] = Array.isArray(v) ? v.join(', ') : v;
+      const v = this.view[cap[i]];
+      if (v !== undefined) ev[`http.request.header.${cap[i]}`] = v;
     }
     return ev;
   }
+}
+
+const kExchange = Symbol('weir.exchange');
+type ExchangeResponse = ServerResponse & { [kExchange]?: Exchange };
+
+/** One shared 'close' listener for every response (no closure per request). */
+function onResponseClose(this: ExchangeResponse): void {
+  this[kExchange]?.onClientClose();
 }
 
 function round3(x: number): number {

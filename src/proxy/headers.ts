@@ -42,24 +42,41 @@ export function stripWeirCookie(value: string): string | undefined {
   return kept.length ? kept.join('; ') : undefined;
 }
 
+/** Headers every request's view holds, whatever the table asks for. */
+export const BASE_INTEREST: readonly string[] = [
+  'host', 'x-request-id', 'content-length', 'transfer-encoding', 'user-agent', 'cookie', 'x-weir-test-token', 'x-weir-version',
+];
+
 /**
- * Builds the upstream request headers as a flat [name, value, …] array.
- *
- * @example
- *   forwardHeaders(req.rawHeaders, { clientIp: '10.0.0.1', proto: 'http', requestId: 'r1', traffic: 'live' })
+ * One pass over the raw request headers: the hop-by-hop-free headers to forward (without the
+ * headers Weir appends), and a small lower-case view of the headers routing and events need. This
+ * replaces Node's `req.headers`, which would lower-case and copy every header a second time.
  */
-export function forwardHeaders(raw: string[], info: ForwardInfo): string[] {
+export interface ScannedHeaders {
+  forward: string[];
+  view: Record<string, string>;
+  xff: string | undefined;
+  via: string | undefined;
+  haveProto: boolean;
+  haveHost: boolean;
+}
+
+export function scanRequestHeaders(raw: string[], interest: ReadonlySet<string>): ScannedHeaders {
   const out: string[] = [];
+  const view: Record<string, string> = {};
   let xff: string | undefined;
   let via: string | undefined;
   let haveProto = false;
   let haveHost = false;
-  let host: string | undefined;
   let extraHop: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = name.toLowerCase();
     const value = raw[i + 1];
+    if (interest.has(lower)) {
+      const prev = view[lower];
+      view[lower] = prev === undefined ? value : `${prev}${lower === 'cookie' ? '; ' : ', '}${value}`;
+    }
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') {
         const t = connectionTokens(value);
@@ -71,10 +88,9 @@ export function forwardHeaders(raw: string[], info: ForwardInfo): string[] {
     switch (lower) {
       case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue;
       case 'via': via = via === undefined ? value : `${via}, ${value}`; continue;
-      case 'x-request-id': continue; // re-added below, exactly once
+      case 'x-request-id': continue; // re-added by finishForwardHeaders, exactly once
       case 'x-forwarded-proto': haveProto = true; break;
       case 'x-forwarded-host': haveHost = true; break;
-      case 'host': host = value; break;
       case 'cookie': {
         const c = stripWeirCookie(value);
         if (c === undefined) continue;
@@ -88,13 +104,31 @@ export function forwardHeaders(raw: string[], info: ForwardInfo): string[] {
     // Rare: headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
     for (let i = out.length - 2; i >= 0; i -= 2) if (extraHop.includes(out[i].toLowerCase())) out.splice(i, 2);
   }
-  out.push('x-forwarded-for', xff === undefined ? info.clientIp : `${xff}, ${info.clientIp}`);
-  if (!haveProto) out.push('x-forwarded-proto', info.proto);
-  if (!haveHost && host !== undefined) out.push('x-forwarded-host', host);
-  out.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  return { forward: out, view, xff, via, haveProto, haveHost };
+}
+
+/** Appends `x-forwarded-*`, `via`, `x-request-id` (and `x-weir-traffic: test`) to the scanned headers. */
+export function finishForwardHeaders(s: ScannedHeaders, info: ForwardInfo): string[] {
+  const out = s.forward;
+  out.push('x-forwarded-for', s.xff === undefined ? info.clientIp : `${s.xff}, ${info.clientIp}`);
+  if (!s.haveProto) out.push('x-forwarded-proto', info.proto);
+  if (!s.haveHost && s.view.host !== undefined) out.push('x-forwarded-host', s.view.host);
+  out.push('via', s.via === undefined ? VIA : `${s.via}, ${VIA}`);
   out.push('x-request-id', info.requestId);
   if (info.traffic === 'test') out.push('x-weir-traffic', 'test');
   return out;
+}
+
+const BASE_SET = new Set(BASE_INTEREST);
+
+/**
+ * Builds the upstream request headers as a flat [name, value, …] array.
+ *
+ * @example
+ *   forwardHeaders(req.rawHeaders, { clientIp: '10.0.0.1', proto: 'http', requestId: 'r1', traffic: 'live' })
+ */
+export function forwardHeaders(raw: string[], info: ForwardInfo): string[] {
+  return finishForwardHeaders(scanRequestHeaders(raw, BASE_SET), info);
 }
 
 /**

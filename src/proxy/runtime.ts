@@ -1,4 +1,5 @@
 import { compileSplit } from './split.ts';
+import { BASE_INTEREST } from './headers.ts';
 import type { CompiledSplit } from './split.ts';
 import type { RoutingTable, ServiceRoute, VersionRoute } from './table.ts';
 import type { Instance, InstanceRegistry } from './upstream.ts';
@@ -33,6 +34,8 @@ export interface RuntimeTable {
   services: RuntimeService[];
   /** Every instance this table uses (to close the rest after a swap). */
   instances: Set<Instance>;
+  /** Lower-case names of the request headers routing and events read (see scanRequestHeaders). */
+  interest: ReadonlySet<string>;
 }
 
 /** Most specific first: a host match beats none, then longer path prefixes. */
@@ -43,8 +46,9 @@ function specificity(a: ServiceRoute, b: ServiceRoute): number {
   return b.match.pathPrefix.length - a.match.pathPrefix.length;
 }
 
-export function compileTable(table: RoutingTable, registry: InstanceRegistry, stats: Map<string, VersionStats>): RuntimeTable {
+export function compileTable(table: RoutingTable, registry: InstanceRegistry, stats: Map<string, VersionStats>, extraHeaders: readonly string[] = []): RuntimeTable {
   const instances = new Set<Instance>();
+  const interest = new Set<string>([...BASE_INTEREST, ...extraHeaders]);
   const services = [...table.services].sort(specificity).map((route): RuntimeService => {
     const versions = new Map<string, RuntimeVersion>();
     for (const v of route.versions) {
@@ -55,6 +59,8 @@ export function compileTable(table: RoutingTable, registry: InstanceRegistry, st
       if (!s) stats.set(key, (s = { requests: 0, inflight: 0, errors: 0 }));
       versions.set(v.name, { name: v.name, route: v, instances: insts, cursor: { n: 0 }, stats: s });
     }
+    if (route.sticky.kind === 'header') interest.add(route.sticky.name);
+    for (const c of route.cohorts) if (c.source === 'header') interest.add(c.name);
     return {
       route,
       split: compileSplit(route),
@@ -62,7 +68,7 @@ export function compileTable(table: RoutingTable, registry: InstanceRegistry, st
       routeLabel: `${route.match.host ?? ''}${route.match.pathPrefix}`,
     };
   });
-  return { version: table.version, services, instances };
+  return { version: table.version, services, instances, interest };
 }
 
 /** Host header without port, lower-cased. */

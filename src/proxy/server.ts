@@ -4,7 +4,7 @@ import type { Socket, AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { EventSink, WideEvent } from '../events/schema.ts';
-import { forwardHeaders } from './headers.ts';
+import { finishForwardHeaders, forwardHeaders, scanRequestHeaders } from './headers.ts';
 import { chooseVersion } from './split.ts';
 import type { SplitChoice } from './split.ts';
 import { Exchange, sendError, pathOf, stickyHash, classifyError } from './exchange.ts';
@@ -78,7 +78,7 @@ export class Proxy implements ExchangeHost {
     this.#onEvent = opts.onEvent;
     this.captureHeaders = (opts.captureHeaders ?? []).map((h) => h.toLowerCase());
     this.rawStickyKey = opts.rawStickyKey ?? false;
-    this.#table = compileTable(opts.table, this.registry, this.#stats);
+    this.#table = compileTable(opts.table, this.registry, this.#stats, this.captureHeaders);
     this.server = createServer({
       maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
       keepAliveTimeout: 65_000,
@@ -103,7 +103,7 @@ export class Proxy implements ExchangeHost {
   /** Swaps the routing table atomically; requests already in flight finish on the table they started with. */
   setTable(table: RoutingTable): void {
     if (table.version < this.#table.version) return;
-    const next = compileTable(table, this.registry, this.#stats);
+    const next = compileTable(table, this.registry, this.#stats, this.captureHeaders);
     this.#table = next;
     void this.registry.retain(next.instances);
   }
@@ -135,19 +135,22 @@ export class Proxy implements ExchangeHost {
     this.#inflight++;
     if (this.draining) res.shouldKeepAlive = false;
     const url = req.url ?? '/';
-    const headers = req.headers;
-    const svc = matchService(this.#table, hostOnly(headers.host), url);
-    const requestId = (headers['x-request-id'] as string | undefined) || randomUUID();
+    const table = this.#table;
+    // One pass over the raw headers gives both what to forward and what routing needs.
+    const scan = scanRequestHeaders(req.rawHeaders, table.interest);
+    const view = scan.view;
+    const svc = matchService(table, hostOnly(view.host), url);
+    const requestId = view['x-request-id'] || randomUUID();
     if (!svc) {
-      const status = sendError(res, 'NO_ROUTE', `no service matches ${headers.host ?? ''}${pathOf(url)}`, requestId);
+      const status = sendError(res, 'NO_ROUTE', `no service matches ${view.host ?? ''}${pathOf(url)}`, requestId);
       this.finishBare(req, startedAt, startMs, requestId, status, 'NO_ROUTE', undefined);
       return;
     }
     const clientIp = req.socket.remoteAddress ?? '';
-    const choice = chooseVersion(svc.split, { headers, url, clientIp }, this.#random);
+    const choice = chooseVersion(svc.split, { headers: view, url, clientIp }, this.#random);
     const version = svc.versions.get(choice.version)!;
-    const fwd = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
-    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp).start();
+    const fwd = finishForwardHeaders(scan, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
+    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp, view).start();
   }
 
   /** Called by each Exchange exactly once. */

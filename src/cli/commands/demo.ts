@@ -25,7 +25,8 @@ Options:
       --control ADDR   control API address (default 127.0.0.1:8081)
       --rps N          generated requests per second (default 40)
       --duration D     stop after D (e.g. 30s); default: until Ctrl-C
-      --data-dir DIR   where the demo keeps its config, state and events (default .weir/demo)`,
+      --data-dir DIR   where the demo keeps its config (demo.yaml), state, events and admin token
+                       (default .weir, where the other commands look for the token)`,
   async run(args, io) {
     const { values } = parse(args, {
       proxy: { type: 'string' }, control: { type: 'string' }, rps: { type: 'string' }, duration: { type: 'string' }, 'data-dir': { type: 'string' },
@@ -34,13 +35,13 @@ Options:
     if (!(rps > 0 && rps <= 5000)) throw new UsageError('--rps must be a number from 1 to 5000');
     const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
     if (values.duration !== undefined && durationMs === undefined) throw new UsageError(`--duration "${values.duration}" is not a duration (e.g. 30s, 2m)`);
-    const dir = resolve(io.cwd, values['data-dir'] ?? '.weir/demo');
-    mkdirSync(dir, { recursive: true });
+    const dir = resolve(io.cwd, values['data-dir'] ?? '.weir');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
 
     const stable = await startShop({ version: 'v1' });
     const canary = await startShop({ version: 'v2' });
     const testToken = io.env.WEIR_TEST_TOKEN ?? 'demo-test-token';
-    const configPath = join(dir, 'weir.yaml');
+    const configPath = join(dir, 'demo.yaml');
     writeFileSync(configPath, `# Written by \`weir demo\`. Edit it while the demo runs: Weir reloads it.
 proxy:
   listen: ${values.proxy ?? '127.0.0.1:8080'}

@@ -8,6 +8,8 @@ import { EVENTS_TABLE } from './query/plan.ts';
 
 const DUCK_TYPES: Record<ColumnType, DuckDBType> = { BIGINT, INTEGER, DOUBLE, VARCHAR, BOOLEAN };
 const CHUNK_ROWS = 2048;
+/** Rows converted between two yields to the event loop: 4 chunks, ~8k rows. */
+const YIELD_EVERY_CHUNKS = 4;
 
 export interface WriteStats {
   written: number;
@@ -86,6 +88,10 @@ export class EventWriter {
     const types = cols.map((c) => DUCK_TYPES[c.type]);
     const convert = cols.map((c) => CONVERT[c.type]);
     const names = cols.map((c) => c.name);
+    // One explicit transaction per write: the appender only fills it, and the COMMIT (WAL write,
+    // checkpoints) runs on a DuckDB worker thread instead of holding the event loop.
+    await this.#conn.run('BEGIN TRANSACTION');
+    let committed = false;
     const appender = await this.#conn.createAppender(EVENTS_TABLE);
     try {
       // One chunk and its vectors are reused for every full block: creating vectors is costly, and a
@@ -128,10 +134,25 @@ export class EventWriter {
           vector.flush();
         }
         appender.appendDataChunk(chunk);
+        if ((start / CHUNK_ROWS) % YIELD_EVERY_CHUNKS === YIELD_EVERY_CHUNKS - 1 && start + CHUNK_ROWS < events.length) {
+          // Let the proxy's requests run between blocks instead of holding the loop for the whole batch.
+          appender.flushSync();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
       appender.flushSync();
-    } finally {
       appender.closeSync();
+      await this.#conn.run('COMMIT');
+      committed = true;
+    } finally {
+      if (!committed) {
+        try {
+          appender.closeSync();
+        } catch {
+          // already closed, or the failure came from closing it
+        }
+        await this.#conn.run('ROLLBACK').catch(() => undefined);
+      }
     }
     stats.written = events.length;
     return stats;
@@ -143,7 +164,9 @@ export class EventWriter {
     const widen = new Set<string>();
     const now = this.#clock();
     let customCount = this.#order.filter((f) => !f.standard).length;
-    for (const e of events) {
+    for (let i = 0; i < events.length; i++) {
+      if (i > 0 && i % (CHUNK_ROWS * YIELD_EVERY_CHUNKS) === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const e = events[i];
       if (typeof e.timestamp !== 'number') e.timestamp = now;
       const fp = e['error.fingerprint'] === undefined ? fingerprint(e) : undefined;
       if (fp) e['error.fingerprint'] = fp.id;

@@ -65,13 +65,13 @@ test('retention deletes by age, then the oldest events until the data fits in ma
   now += 1;
 });
 
-test('regression: values round-trip across many appender blocks with fields that come and go', async (t) => {
+test('regression: values round-trip across many appender blocks and event-loop yields, with fields that come and go', async (t) => {
   const store = await openStore(t);
-  const events = Array.from({ length: 7000 }, (_, i) => event({
+  const events = Array.from({ length: 20_000 }, (_, i) => event({
     timestamp: NOW - i, 'request.id': `r${i}`, duration_ms: i / 7,
     ...(i < 100 || (i >= 4200 && i < 4300) ? { 'app.sparse': `s${i}` } : {}),
     ...(i % 2048 === 5 ? { 'error.type': `E${i}` } : {}),
-    ...(i >= 2048 && i < 4096 ? { 'app.middle': i } : {}),
+    ...((i >= 2048 && i < 4096) || (i >= 12_000 && i < 12_100) ? { 'app.middle': i } : {}),
   }));
   store.ingest(structuredClone(events));
   await store.flush();

@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { WeirError } from '../errors.ts';
-import type { AnalysisRunRecord, AuditEntry, AuditInput, RolloutRecord, StateStore, WeightOverride } from './types.ts';
+import type { AnalysisRunRecord, AuditEntry, AuditInput, RolloutRecord, StateStore, TokenRecord, WeightOverride } from './types.ts';
 
 /** Schema migrations, applied in order, each once (recorded in schema_migrations). */
 const MIGRATIONS: string[] = [
@@ -34,6 +34,13 @@ const MIGRATIONS: string[] = [
      run TEXT NOT NULL
    );
    CREATE INDEX analysis_runs_service ON analysis_runs(service, id);`,
+  `CREATE TABLE api_tokens (
+     name TEXT PRIMARY KEY,
+     scope TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     created_at INTEGER NOT NULL,
+     created_by TEXT NOT NULL
+   );`,
 ];
 
 /**
@@ -171,6 +178,28 @@ class SqliteStore implements StateStore {
   async listAnalysisRuns(service: string, limit = 50): Promise<AnalysisRunRecord[]> {
     const rows = this.#db.prepare('SELECT id, service, at, run FROM analysis_runs WHERE service = ? ORDER BY id DESC LIMIT ?').all(service, Math.min(limit, 1000)) as Array<{ id: number; service: string; at: number; run: string }>;
     return rows.map((r) => ({ id: Number(r.id), service: r.service, at: Number(r.at), run: JSON.parse(r.run) }));
+  }
+
+  async createToken(t: TokenRecord, audit: AuditInput): Promise<void> {
+    this.#tx(() => {
+      if (this.#db.prepare('SELECT 1 FROM api_tokens WHERE name = ?').get(t.name)) throw new WeirError('CONFLICT', `a token named "${t.name}" exists; delete it first or choose another name`);
+      this.#db.prepare('INSERT INTO api_tokens (name, scope, hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)').run(t.name, t.scope, t.hash, t.createdAt, t.createdBy);
+      this.#insertAudit(audit);
+    });
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    const rows = this.#db.prepare('SELECT name, scope, hash, created_at, created_by FROM api_tokens ORDER BY name').all() as Array<{ name: string; scope: TokenRecord['scope']; hash: string; created_at: number; created_by: string }>;
+    return rows.map((r) => ({ name: r.name, scope: r.scope, hash: r.hash, createdAt: Number(r.created_at), createdBy: r.created_by }));
+  }
+
+  async deleteToken(name: string, audit: AuditInput): Promise<boolean> {
+    return this.#tx(() => {
+      const r = this.#db.prepare('DELETE FROM api_tokens WHERE name = ?').run(name);
+      if (r.changes === 0) return false;
+      this.#insertAudit(audit);
+      return true;
+    });
   }
 
   async close(): Promise<void> {

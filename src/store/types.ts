@@ -24,7 +24,24 @@ export interface StateStore {
   appendAnalysisRun(service: string, run: unknown): Promise<AnalysisRunRecord>;
   listAnalysisRuns(service: string, limit?: number): Promise<AnalysisRunRecord[]>;
   listAudit(filter?: { target?: string; limit?: number; before?: number }): Promise<AuditEntry[]>;
+  /** Stores an API token (its SHA-256 hash, never the token), with an audit entry. Throws CONFLICT if the name is taken. */
+  createToken(token: TokenRecord, audit: AuditInput): Promise<void>;
+  /** Every stored token, by name (hashes included: the control server matches presented tokens against them). */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Removes a token, with an audit entry; false if there was none by that name. */
+  deleteToken(name: string, audit: AuditInput): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A stored API token: a name, what it may do, and the hex SHA-256 of the secret. */
+export interface TokenRecord {
+  name: string;
+  scope: 'admin' | 'operator' | 'read';
+  /** Hex SHA-256 of the token; the token itself is shown once and never stored. */
+  hash: string;
+  createdAt: number;
+  /** Who created it (a token's name). */
+  createdBy: string;
 }
 
 export interface WeightOverride {

@@ -30,6 +30,7 @@ export const ERROR_STATUS = {
   SHUTTING_DOWN: 503,
   OVERLOADED: 503,
   HALTED: 409,
+  GATE_CLOSED: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

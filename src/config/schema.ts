@@ -82,6 +82,78 @@ export const cohortSchema = z.strictObject({
   version: z.string(),
 });
 
+/** One rollout step: exactly one of setWeight, pause or analysis (checked in validate.ts). */
+export const rolloutStepSchema = z.strictObject({
+  setWeight: z.number().min(0).max(100).optional(),
+  /** `{}` waits for a person (`weir rollout promote`); `{ duration: 1m }` waits that long. */
+  pause: z.strictObject({ duration: duration.optional() }).optional(),
+  /** Runs the service's analysis `count` times, every `interval`. */
+  analysis: z.strictObject({ interval: duration.optional(), count: z.number().int().positive().optional() }).optional(),
+});
+
+const thresholdRange = z.strictObject({ min: z.number().optional(), max: z.number().optional() });
+
+/** One analysis metric: a built-in, an event-store calculation, a PromQL query or a webhook (exactly one). */
+export const analysisMetricSchema = z.strictObject({
+  name: z.string().min(1),
+  /** request-success-rate, request-duration-pNN (e.g. p99), error-count. */
+  builtin: z.string().optional(),
+  /** An event-store calculation per version, e.g. `P95(duration_ms)`, with optional query-spec filters. */
+  query: z.strictObject({ calculation: z.string().min(1), filters: z.array(z.strictObject({ column: z.string(), op: z.string(), value: z.unknown().optional() })).optional() }).optional(),
+  /** PromQL over Prometheus' HTTP API; `{{version}}`, `{{service}}`, `{{interval}}` are substituted. */
+  prometheus: z.strictObject({ address: url, query: z.string().min(1) }).optional(),
+  /** A URL whose JSON answer is the value (a number, or `{ "value": n }`). */
+  webhook: z.strictObject({ url, timeout: duration.optional() }).optional(),
+  thresholdRange: thresholdRange.optional(),
+  /** Also compare canary against baseline with the Mann–Whitney judge (event-store metrics). Default true for built-ins. */
+  compare: z.boolean().optional(),
+  critical: z.boolean().optional(),
+});
+
+const webhookSchema = z.strictObject({
+  name: z.string().min(1),
+  type: z.enum(['confirm-rollout', 'pre-rollout', 'confirm-promotion', 'event']),
+  url,
+  timeout: duration.optional(),
+});
+
+/** A time range during which no rollout advances, e.g. weekdays 17:00–21:00 Europe/Berlin. */
+export const blackoutSchema = z.strictObject({
+  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).optional(),
+  start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be HH:MM, e.g. 17:00' }),
+  end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, { message: 'must be HH:MM, e.g. 21:00' }),
+  timeZone: z.string().optional(),
+});
+
+/** How a service's new versions are released (src/rollout/, docs/rollouts.md). */
+export const rolloutSchema = z.strictObject({
+  strategy: z.enum(['canary', 'blueGreen']).optional(),
+  steps: z.array(rolloutStepSchema).optional(),
+  analysis: z.strictObject({
+    /** Fewer live requests than this per version makes a run Inconclusive (default 100). */
+    minSamples: z.number().int().nonnegative().optional(),
+    interval: duration.optional(),
+    /** Inconclusive runs in a row before the rollout pauses for a person (default 10). */
+    inconclusiveLimit: z.number().int().positive().optional(),
+    metrics: z.array(analysisMetricSchema).optional(),
+    judge: z.strictObject({ compare: z.enum(['baseline', 'none']).optional(), pass: z.number().min(0).max(100).optional(), marginal: z.number().min(0).max(100).optional() }).optional(),
+    /** The anytime-valid sequential test (docs/statistics.md); `false` turns it off. */
+    sequential: z.union([z.literal(false), z.strictObject({ alpha: z.number().gt(0).lt(1).optional(), allowedLatencyIncrease: z.number().min(0).optional() })]).optional(),
+    /** An error fingerprint only the canary has: fail (default) or ignore. */
+    newErrors: z.enum(['fail', 'ignore']).optional(),
+  }).optional(),
+  /** Highest weight a canary step may set (the last step still promotes to 100). */
+  maxWeight: z.number().min(0).max(100).optional(),
+  blueGreen: z.strictObject({
+    /** Promote after the preview analysis without waiting for a person (default false). */
+    autoPromote: z.boolean().optional(),
+    /** How long the old version stays ready for an instant rollback after the switch (default 10m). */
+    keepWarm: duration.optional(),
+  }).optional(),
+  webhooks: z.array(webhookSchema).optional(),
+  blackouts: z.array(blackoutSchema).optional(),
+});
+
 export const serviceSchema = z.strictObject({
   match: z.strictObject({
     host: z.string().min(1).optional(),
@@ -102,6 +174,7 @@ export const serviceSchema = z.strictObject({
   }).optional(),
   timeouts: timeoutsSchema.optional(),
   limits: limitsSchema.optional(),
+  rollout: rolloutSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -145,3 +218,7 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type VersionConfig = z.output<typeof versionSchema>;
 export type TimeoutsConfig = z.output<typeof timeoutsSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
+export type RolloutConfig = z.output<typeof rolloutSchema>;
+export type RolloutStepConfig = z.output<typeof rolloutStepSchema>;
+export type AnalysisMetricConfig = z.output<typeof analysisMetricSchema>;
+export type BlackoutConfig = z.output<typeof blackoutSchema>;

@@ -168,6 +168,7 @@ interface LooseConfig {
     stickyBy?: unknown;
     testTraffic?: { tokens?: unknown };
     cohorts?: unknown;
+    rollout?: unknown;
   }>;
 }
 
@@ -220,7 +221,50 @@ function checkCrossFields(config: LooseConfig, issues: ConfigIssue[]): void {
       const ops = Number(c.match.exact !== undefined) + Number(c.match.prefix !== undefined) + Number(c.match.in !== undefined);
       if (ops !== 1) issues.push({ path: at('cohorts', i, 'match'), message: 'give exactly one of exact, prefix or in' });
     });
+    if (isObj(svc.rollout)) checkRollout(svc.rollout, (...p) => at('rollout', ...p), issues);
   }
+}
+
+const BUILTIN = /^(request-success-rate|error-count|request-duration-p(50|75|90|95|99|999))$/;
+
+/** Cross-field rules of a service's `rollout:` block (the schema checks each field's shape). */
+function checkRollout(r: Record<string, unknown>, at: (...p: PropertyKey[]) => string, issues: ConfigIssue[]): void {
+  const maxWeight = typeof r.maxWeight === 'number' ? r.maxWeight : 100;
+  (Array.isArray(r.steps) ? r.steps : []).forEach((step: unknown, i: number) => {
+    if (!isObj(step)) return;
+    const kinds = ['setWeight', 'pause', 'analysis'].filter((k) => step[k] !== undefined);
+    if (kinds.length !== 1) issues.push({ path: at('steps', i), message: `give exactly one of setWeight, pause or analysis${kinds.length ? ` (found ${kinds.join(', ')})` : ''}` });
+    if (typeof step.setWeight === 'number' && step.setWeight > maxWeight) {
+      issues.push({ path: at('steps', i, 'setWeight'), message: `${step.setWeight} is above maxWeight ${maxWeight}; lower it (the end of the rollout promotes to 100 by itself)` });
+    }
+  });
+  if (r.strategy === 'blueGreen' && Array.isArray(r.steps) && r.steps.some((s: unknown) => isObj(s) && s.setWeight !== undefined)) {
+    issues.push({ path: at('steps'), message: 'a blueGreen rollout switches from 0 to 100 at once: use analysis and pause steps only (or strategy: canary)' });
+  }
+  const analysis = isObj(r.analysis) ? r.analysis : {};
+  (Array.isArray(analysis.metrics) ? analysis.metrics : []).forEach((m: unknown, i: number) => {
+    if (!isObj(m)) return;
+    const sources = ['builtin', 'query', 'prometheus', 'webhook'].filter((k) => m[k] !== undefined);
+    if (sources.length !== 1) issues.push({ path: at('analysis', 'metrics', i), message: `give exactly one source: builtin, query, prometheus or webhook${sources.length ? ` (found ${sources.join(', ')})` : ''}` });
+    if (typeof m.builtin === 'string' && !BUILTIN.test(m.builtin)) {
+      issues.push({ path: at('analysis', 'metrics', i, 'builtin'), message: `unknown built-in "${m.builtin}": use request-success-rate, error-count or request-duration-pNN (p50, p75, p90, p95, p99, p999)` });
+    }
+    const tr = m.thresholdRange;
+    if (isObj(tr) && typeof tr.min === 'number' && typeof tr.max === 'number' && tr.min > tr.max) issues.push({ path: at('analysis', 'metrics', i, 'thresholdRange'), message: `min ${tr.min} is above max ${tr.max}` });
+    if ((m.prometheus !== undefined || m.webhook !== undefined) && tr === undefined) issues.push({ path: at('analysis', 'metrics', i, 'thresholdRange'), message: 'a prometheus or webhook metric needs a thresholdRange (its value is only checked against it)' });
+  });
+  const judge = isObj(analysis.judge) ? analysis.judge : {};
+  if (typeof judge.pass === 'number' && typeof judge.marginal === 'number' && judge.marginal > judge.pass) {
+    issues.push({ path: at('analysis', 'judge', 'marginal'), message: `marginal ${judge.marginal} is above pass ${judge.pass}; a marginal score lies between them` });
+  }
+  (Array.isArray(r.blackouts) ? r.blackouts : []).forEach((b: unknown, i: number) => {
+    if (!isObj(b) || typeof b.timeZone !== 'string') return;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: b.timeZone });
+    } catch {
+      issues.push({ path: at('blackouts', i, 'timeZone'), message: `unknown time zone "${b.timeZone}": use an IANA name such as Europe/Berlin or UTC` });
+    }
+  });
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {

@@ -16,6 +16,7 @@ export class ControlPlane {
   readonly #now: () => number;
   #config: WeirConfig;
   #overrides: Record<string, WeightOverride> = {};
+  #stables: Record<string, string> = {};
   #table: RoutingTable;
   #listeners = new Set<TableListener>();
 
@@ -81,6 +82,20 @@ export class ControlPlane {
   }
 
   /**
+   * Sets (or clears) a service's live stable version: the rollout controller's, after a rollout made a
+   * new version the stable one. It applies only while the service's weights are live (an override):
+   * when a config edit resets the weights, the config's `stable` applies again.
+   */
+  setStable(service: string, version: string | undefined): void {
+    if (this.#stables[service] === version) return;
+    const next = { ...this.#stables };
+    if (version === undefined) delete next[service];
+    else next[service] = version;
+    this.#stables = next;
+    this.#publish();
+  }
+
+  /**
    * Re-reads live state from the store and publishes a new table if it changed: after another writer
    * (the rollout controller's putRollout, another `weir server` replica) changed weights.
    */
@@ -107,7 +122,8 @@ export class ControlPlane {
   #publish(): void {
     const overrides = Object.fromEntries(Object.entries(this.#overrides).map(([k, o]) => [k, o.weights]));
     const version = Math.max(this.#table.version + 1, this.#now());
-    this.#table = buildTable(this.#config, version, overrides);
+    const stables = Object.fromEntries(Object.entries(this.#stables).filter(([k]) => k in overrides));
+    this.#table = buildTable(this.#config, version, overrides, stables);
     for (const l of this.#listeners) l(this.#table);
   }
 }

@@ -107,12 +107,13 @@ export function configuredWeights(svc: ServiceConfig): Record<string, number> {
 }
 
 /**
- * Builds a routing table from a validated config and live weight overrides (service → weights).
+ * Builds a routing table from a validated config, live weight overrides (service → weights) and live
+ * stable versions (service → version, set by a rollout that succeeded).
  *
  * @example
  *   const table = buildTable(config, 1, { shop: { stable: 75, canary: 25 } });
  */
-export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}): RoutingTable {
+export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}, stableOverrides: Record<string, string> = {}): RoutingTable {
   const proxy = config.proxy ?? {};
   const services: ServiceRoute[] = [];
   for (const [name, svc] of Object.entries(config.services)) {
@@ -136,7 +137,8 @@ export function buildTable(config: WeirConfig, version: number, weightOverrides:
     services.push({
       name,
       match: { host: svc.match.host?.toLowerCase(), pathPrefix: svc.match.pathPrefix ?? '/' },
-      stable: svc.stable ?? versionNames[0],
+      // A rollout that succeeded makes its version the stable one (live state, like weights).
+      stable: versionNames.includes(stableOverrides[name]) ? stableOverrides[name] : svc.stable ?? versionNames[0],
       versions,
       weights,
       sticky: parseSticky(svc.stickyBy),

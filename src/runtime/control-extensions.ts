@@ -1,7 +1,10 @@
 import type { ControlExtension } from './extensions.ts';
+import { createRolloutExtension } from '../rollout/extension.ts';
 
 /**
  * Every control-plane capability beyond the core (services, weights, audit), in start order.
  * Add one line per capability.
  */
-export const CONTROL_EXTENSIONS: ControlExtension[] = [];
+export const CONTROL_EXTENSIONS: ControlExtension[] = [
+  createRolloutExtension(),
+];

@@ -126,7 +126,7 @@ class Machine {
       case 'gate':
         if (ev.step !== s.step || s.phase !== 'Progressing') return;
         if (ev.ok) {
-          s.gatePassed = s.step;
+          s.gatePassed = s.step + 1;
           this.record(`confirm-promotion approved: ${ev.message}`);
           this.advance();
         } else {

@@ -6,15 +6,15 @@ import { WeirError, errorBody } from '../errors.ts';
 import { sendJson } from './http.ts';
 import type { ApiRoute, Principal, RouteContext } from './route.ts';
 
-/** A bearer token and what it may do. */
-export interface TokenGrant {
-  token: string;
-  principal: Principal;
-}
+/** A bearer token (or the hex SHA-256 of one, as the state store keeps them) and what it may do. */
+export type TokenGrant =
+  | { token: string; principal: Principal }
+  | { sha256: string; principal: Principal };
 
 export interface ControlServerOptions {
   routes: ApiRoute[];
-  tokens: () => TokenGrant[];
+  /** Called on every request, so a cached list that changes (tokens created or deleted) applies at once. */
+  tokens: () => readonly TokenGrant[];
   /** Extra ways a client may present its token (OFREP's X-API-Key). */
   tokenHeaders?: string[];
 }
@@ -58,7 +58,11 @@ export function createControlServer(opts: ControlServerOptions): Server {
     for (const h of tokenHeaders) presented ??= req.headers[h] as string | undefined;
     if (!presented) return null;
     const p = digest(presented);
-    for (const g of opts.tokens()) if (timingSafeEqual(p, digest(g.token))) return g.principal;
+    // Compare digests, not tokens: equal lengths for timingSafeEqual, and stored tokens are only hashes.
+    for (const g of opts.tokens()) {
+      const h = 'token' in g ? digest(g.token) : Buffer.from(g.sha256, 'hex');
+      if (h.length === p.length && timingSafeEqual(p, h)) return g.principal;
+    }
     return null;
   };
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {

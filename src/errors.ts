@@ -30,6 +30,10 @@ export const ERROR_STATUS = {
   SHUTTING_DOWN: 503,
   OVERLOADED: 503,
   HALTED: 409,
+  /** A fault injected on purpose (fault rules, drills, test-traffic fault headers); the status is the fault's. */
+  FAULT_INJECTED: 503,
+  /** A shadow or compare copy abandoned at its timeout (copies only; never a user's answer). */
+  SHADOW_TIMEOUT: 504,
   GATE_CLOSED: 409,
 } as const;
 

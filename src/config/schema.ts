@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
+import { shadowSchema } from '../proxy/shadow/config.ts';
+import { compareSchema } from '../proxy/compare/config.ts';
+import { faultsSchema } from '../proxy/faults/config.ts';
 
 /**
  * The weir.yaml schema. One zod schema gives the TypeScript type, the runtime check and (through
@@ -175,6 +178,12 @@ export const serviceSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   limits: limitsSchema.optional(),
   rollout: rolloutSchema.optional(),
+  /** Copies of live requests to a version no user sees (docs/shadow-traffic.md). */
+  shadow: shadowSchema.optional(),
+  /** Live tap compare (docs/tap-compare.md). */
+  compare: compareSchema.optional(),
+  /** Fault injection (docs/fault-injection.md). */
+  faults: faultsSchema.optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { configSchema } from './schema.ts';
 import type { WeirConfig } from './schema.ts';
 import { didYouMean } from '../util/suggest.ts';
+import { checkFaultRules, faultPolicyOf, faultsSchema } from '../proxy/faults/config.ts';
 
 /** One problem in a config, with the path it is at (`services.shop.weights.canry`). */
 export interface ConfigIssue {
@@ -222,6 +223,33 @@ function checkCrossFields(config: LooseConfig, issues: ConfigIssue[]): void {
       if (ops !== 1) issues.push({ path: at('cohorts', i, 'match'), message: 'give exactly one of exact, prefix or in' });
     });
     if (isObj(svc.rollout)) checkRollout(svc.rollout, (...p) => at('rollout', ...p), issues);
+    checkTaps(svc as Record<string, unknown>, versions, at, issues);
+  }
+}
+
+/** Cross-field rules of the `shadow:`, `compare:` and `faults:` blocks: they name declared versions. */
+function checkTaps(svc: Record<string, unknown>, versions: string[], at: (...p: PropertyKey[]) => string, issues: ConfigIssue[]): void {
+  const named = (v: unknown, ...p: PropertyKey[]) => {
+    if (typeof v === 'string' && !versions.includes(v)) issues.push({ path: at(...p), message: `no version named "${v}"${didYouMean(v, versions)}` });
+  };
+  const stable = typeof svc.stable === 'string' ? svc.stable : versions[0];
+  if (isObj(svc.shadow)) {
+    named(svc.shadow.version, 'shadow', 'version');
+    if (svc.shadow.version === stable) issues.push({ path: at('shadow', 'version'), message: `"${stable}" is the stable version, which already answers users; shadow a version no user sees` });
+  }
+  if (isObj(svc.compare)) {
+    for (const k of ['candidate', 'secondary', 'primary']) named(svc.compare[k], 'compare', k);
+    const c = svc.compare;
+    const primary = typeof c.primary === 'string' ? c.primary : stable;
+    if (c.candidate === primary || c.secondary === primary || (c.candidate !== undefined && c.candidate === c.secondary)) {
+      issues.push({ path: at('compare'), message: 'primary, secondary and candidate must be three different versions (secondary: another instance of the stable code)' });
+    }
+  }
+  if (isObj(svc.faults)) {
+    const parsed = faultsSchema.safeParse(svc.faults);
+    if (parsed.success) {
+      for (const [p, message] of checkFaultRules(parsed.data.rules ?? [], versions, faultPolicyOf(parsed.data))) issues.push({ path: at('faults', 'rules', ...p), message });
+    }
   }
 }
 

@@ -1,16 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { WeirError, ERROR_STATUS } from '../errors.ts';
-import { murmur3 } from '../util/murmur3.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { WideEvent } from '../events/schema.ts';
-import { responseHeaders, VIA } from './headers.ts';
+import { responseHeaders } from './headers.ts';
+import { BodyMeter, IDEMPOTENT, classifyError, pathOf, round3, sendError, stickyHash } from './exchange-util.ts';
+import { beginTaps } from './taps.ts';
+import type { ResponseTap, TapHost } from './taps-types.ts';
 import type { SplitChoice } from './split.ts';
 import type { RuntimeService, RuntimeVersion } from './runtime.ts';
 import { pickInstance } from './upstream.ts';
 import type { Instance } from './upstream.ts';
+
+export { classifyError, sendError, pathOf, stickyHash } from './exchange-util.ts';
 
 type Controller = Dispatcher.DispatchController;
 
@@ -21,48 +24,8 @@ export interface ExchangeHost {
   draining: boolean;
   captureHeaders: readonly string[];
   rawStickyKey: boolean;
-}
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
-const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
-
-/** Maps a failure to a stable code; `connect` marks failures to reach the instance at all. */
-export function classifyError(err: unknown): { code: ErrorCode; connect: boolean; message: string } {
-  if (err instanceof WeirError) return { code: err.code, connect: false, message: err.message };
-  const e = err as { code?: string; message?: string } | undefined;
-  const c = e?.code ?? '';
-  if (c === 'UND_ERR_CONNECT_TIMEOUT') return { code: 'UPSTREAM_CONNECT_TIMEOUT', connect: true, message: 'timed out connecting to the upstream' };
-  if (CONNECT_CODES.has(c)) return { code: 'UPSTREAM_CONNECT_FAILED', connect: true, message: `could not connect to the upstream (${c})` };
-  if (c === 'UND_ERR_HEADERS_TIMEOUT') return { code: 'UPSTREAM_TIMEOUT', connect: false, message: 'the upstream did not send response headers in time' };
-  if (c === 'UND_ERR_BODY_TIMEOUT') return { code: 'UPSTREAM_TIMEOUT', connect: false, message: 'the upstream stopped sending the response body' };
-  if (RESET_CODES.has(c)) return { code: 'UPSTREAM_RESET', connect: false, message: 'the upstream closed the connection' };
-  return { code: 'UPSTREAM_BAD_RESPONSE', connect: false, message: `bad response from the upstream${e?.message ? `: ${e.message}` : ''}` };
-}
-
-/** Writes Weir's own JSON error answer. */
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, requestId: string, status: number = ERROR_STATUS[code]): number {
-  const body = JSON.stringify({ error: { code, message, requestId } });
-  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId, 'via', VIA];
-  if (status === 503) headers.push('retry-after', '1');
-  res.writeHead(status, headers);
-  res.end(body);
-  return status;
-}
-
-/** Counts request body bytes and enforces the request-body limit on bodies without a length. */
-class BodyMeter extends Transform {
-  bytes = 0;
-  readonly limit: number;
-  constructor(limit: number) {
-    super();
-    this.limit = limit;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.limit) cb(new WeirError('REQUEST_BODY_TOO_LARGE', `request body is larger than the limit of ${this.limit} bytes`));
-    else cb(null, chunk);
-  }
+  /** What shadow, compare and faults use (only touched for services that have them). */
+  readonly tapHost: TapHost;
 }
 
 /**
@@ -86,7 +49,12 @@ export class Exchange {
   readonly clientIp: string;
   /** The lower-case headers routing and events read (scanRequestHeaders), instead of `req.headers`. */
   readonly view: Record<string, string>;
-  body: IncomingMessage | BodyMeter | null = null;
+  body: Readable | null = null;
+  meter: BodyMeter | null = null;
+  /** Extra event fields from taps (`weir.fault.*`, `weir.shadow`). */
+  extra: Record<string, string | number | boolean> | undefined = undefined;
+  /** A response tap (compare capture, throttling); null for almost every request. */
+  tap: ResponseTap | null = null;
   bytesIn = 0;
   inst: Instance | undefined;
   controller: Controller | null = null;
@@ -140,7 +108,7 @@ export class Exchange {
       } else {
         const meter = new BodyMeter(limit ?? Number.MAX_SAFE_INTEGER);
         this.req.pipe(meter);
-        this.body = meter;
+        this.body = this.meter = meter;
       }
     }
     (this.res as ExchangeResponse)[kExchange] = this;
@@ -148,6 +116,8 @@ export class Exchange {
     if (v.route.timeouts.totalMs > 0) {
       this.timer = setTimeout(() => this.abort(new WeirError('UPSTREAM_TIMEOUT', `no complete answer within ${v.route.timeouts.totalMs} ms`)), v.route.timeouts.totalMs);
     }
+    const taps = this.svc.taps;
+    if (taps !== undefined && beginTaps(this.host.tapHost, this, taps, v.name)) return;
     this.dispatch(undefined);
   }
 
@@ -194,6 +164,7 @@ export class Exchange {
     if (this.host.draining) headers.push('connection', 'close');
     if (statusMessage) this.res.statusMessage = statusMessage;
     this.res.writeHead(statusCode, headers);
+    if (this.tap !== null) this.tap.head?.(statusCode, (controller.rawHeaders ?? []) as Buffer[]);
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -203,9 +174,13 @@ export class Exchange {
       controller.abort(new WeirError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream's response passed the limit of ${limit} bytes`));
       return;
     }
+    const wait = this.tap === null ? 0 : this.tap.data?.(chunk) ?? 0;
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', (this.#resume ??= () => this.controller?.resume()));
+    } else if (wait > 0) {
+      controller.pause(); // bandwidth throttling (a fault)
+      setTimeout((this.#resume ??= () => this.controller?.resume()), wait);
     }
   }
 
@@ -220,6 +195,10 @@ export class Exchange {
     this.release();
     this.inst!.succeeded();
     this.res.end();
+    if (this.tap !== null) {
+      this.tap.end?.();
+      this.tap = null;
+    }
     this.end();
   }
 
@@ -262,6 +241,23 @@ export class Exchange {
     if (this.controller && !this.controller.aborted) this.controller.abort(reason);
   }
 
+  /** An injected abort: Weir's error answer with the fault's status, without reaching the upstream. */
+  injectAbort(status: number): void {
+    this.status = sendError(this.res, 'FAULT_INJECTED', `fault injected (status ${status})`, this.requestId, status);
+    this.errorCode = 'FAULT_INJECTED';
+    this.body?.resume();
+    this.req.resume();
+    this.end();
+  }
+
+  /** An injected connection reset: the client's connection is closed without an answer. */
+  injectReset(): void {
+    this.errorCode = 'FAULT_INJECTED';
+    this.status = 502;
+    this.end();
+    this.res.destroy();
+  }
+
   /** Answers with Weir's own error and ends the exchange. */
   fail(code: ErrorCode, message: string): void {
     this.errorCode = code;
@@ -279,7 +275,8 @@ export class Exchange {
     const stats = this.version.stats;
     stats.inflight--;
     if (this.status >= 500) stats.errors++;
-    if (this.body instanceof BodyMeter) this.bytesIn = this.body.bytes;
+    if (this.meter !== null) this.bytesIn = this.meter.bytes;
+    if (this.tap !== null) this.tap.fail?.(this.errorCode ?? 'FAILED');
     this.host.finish(this, this.toEvent());
   }
 
@@ -308,6 +305,7 @@ export class Exchange {
       'weir.sticky_key_hash': choice.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };
     if (this.host.rawStickyKey && choice.stickyKey !== undefined) ev['weir.sticky_key'] = choice.stickyKey;
+    if (this.extra !== undefined) Object.assign(ev, this.extra);
     const cap = this.host.captureHeaders;
     for (let i = 0; i < cap.length; i++) {
       const v = this.view[cap[i]];
@@ -323,19 +321,4 @@ type ExchangeResponse = ServerResponse & { [kExchange]?: Exchange };
 /** One shared 'close' listener for every response (no closure per request). */
 function onResponseClose(this: ExchangeResponse): void {
   this[kExchange]?.onClientClose();
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-export function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
-
-/** A 64-bit hex digest of the sticky key (two seeded 32-bit hashes), so events never hold user ids by default. */
-export function stickyHash(key: string): string {
-  return murmur3(key, 0x9747b28c).toString(16).padStart(8, '0') + murmur3(key, 0x5bd1e995).toString(16).padStart(8, '0');
 }

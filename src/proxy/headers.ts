@@ -11,7 +11,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Headers Weir reads and strips: they are for Weir, never for the upstream. */
-const WEIR_CONTROL = new Set(['x-weir-test-token', 'x-weir-version', 'x-weir-traffic']);
+const WEIR_CONTROL = new Set(['x-weir-test-token', 'x-weir-version', 'x-weir-traffic', 'x-weir-shadow', 'x-weir-fault-delay-ms', 'x-weir-fault-abort-status']);
 
 export interface ForwardInfo {
   clientIp: string;
@@ -45,6 +45,7 @@ export function stripWeirCookie(value: string): string | undefined {
 /** Headers every request's view holds, whatever the table asks for. */
 export const BASE_INTEREST: readonly string[] = [
   'host', 'x-request-id', 'content-length', 'transfer-encoding', 'user-agent', 'cookie', 'x-weir-test-token', 'x-weir-version',
+  'x-weir-fault-delay-ms', 'x-weir-fault-abort-status',
 ];
 
 /**

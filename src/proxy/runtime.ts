@@ -3,6 +3,9 @@ import { BASE_INTEREST } from './headers.ts';
 import type { CompiledSplit } from './split.ts';
 import type { RoutingTable, ServiceRoute, VersionRoute } from './table.ts';
 import type { Instance, InstanceRegistry } from './upstream.ts';
+import { compileTaps, newTapStates } from './taps.ts';
+import type { ServiceTaps, TapStates } from './taps.ts';
+import { CopyPools } from './shadow/copy.ts';
 
 /** Live counters per service version; they outlive routing tables. */
 export interface VersionStats {
@@ -26,6 +29,8 @@ export interface RuntimeService {
   versions: Map<string, RuntimeVersion>;
   /** The route label for events: `host/prefix` or `prefix`. */
   routeLabel: string;
+  /** Shadow, compare and faults; undefined for a service with none (the hot path checks only this). */
+  taps: ServiceTaps | undefined;
 }
 
 /** A routing table compiled for the data plane: services in match order, pools attached. */
@@ -46,7 +51,8 @@ function specificity(a: ServiceRoute, b: ServiceRoute): number {
   return b.match.pathPrefix.length - a.match.pathPrefix.length;
 }
 
-export function compileTable(table: RoutingTable, registry: InstanceRegistry, stats: Map<string, VersionStats>, extraHeaders: readonly string[] = []): RuntimeTable {
+export function compileTable(table: RoutingTable, registry: InstanceRegistry, stats: Map<string, VersionStats>, extraHeaders: readonly string[] = [],
+  pools: CopyPools = new CopyPools(), tapStates: TapStates = newTapStates()): RuntimeTable {
   const instances = new Set<Instance>();
   const interest = new Set<string>([...BASE_INTEREST, ...extraHeaders]);
   const services = [...table.services].sort(specificity).map((route): RuntimeService => {
@@ -61,11 +67,13 @@ export function compileTable(table: RoutingTable, registry: InstanceRegistry, st
     }
     if (route.sticky.kind === 'header') interest.add(route.sticky.name);
     for (const c of route.cohorts) if (c.source === 'header') interest.add(c.name);
+    const routeLabel = `${route.match.host ?? ''}${route.match.pathPrefix}`;
     return {
       route,
       split: compileSplit(route),
       versions,
-      routeLabel: `${route.match.host ?? ''}${route.match.pathPrefix}`,
+      routeLabel,
+      taps: compileTaps(route, routeLabel, pools, tapStates, interest),
     };
   });
   return { version: table.version, services, instances, interest };

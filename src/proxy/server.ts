@@ -13,6 +13,14 @@ import { compileTable, hostOnly, matchService } from './runtime.ts';
 import type { RuntimeTable, RuntimeService, VersionStats } from './runtime.ts';
 import type { RoutingTable } from './table.ts';
 import { InstanceRegistry, pickInstance } from './upstream.ts';
+import { CopyPools } from './shadow/copy.ts';
+import { newTapStates } from './taps.ts';
+import type { TapStates } from './taps.ts';
+import type { TapHost } from './taps-types.ts';
+import { observeOutcome } from './faults/runtime.ts';
+
+/** Published when a service's faults stop on their own (the live error rate passed the budget). */
+export const faultsStoppedChannel = channel('weir:proxy:faults:stopped');
 
 /** Published once per finished request with its wide event, when anyone subscribes (free otherwise). */
 export const requestEndChannel = channel('weir:proxy:request:end');
@@ -38,6 +46,8 @@ export interface ProxyStats {
   inflight: number;
   requests: number;
   versions: Map<string, VersionStats>;
+  /** Shadow and compare counters (sent, dropped by reason, …) and fault state, per service. */
+  taps: TapStates;
 }
 
 /**
@@ -57,6 +67,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
 export class Proxy implements ExchangeHost {
   readonly server: Server;
   readonly registry = new InstanceRegistry();
+  /** Pools for shadow and compare copies, apart from the pools that carry users' requests. */
+  readonly pools = new CopyPools();
+  readonly taps: TapStates = newTapStates();
+  readonly tapHost: TapHost;
   readonly #stats = new Map<string, VersionStats>();
   readonly #sink: EventSink;
   readonly #random: () => number;
@@ -78,7 +92,8 @@ export class Proxy implements ExchangeHost {
     this.#onEvent = opts.onEvent;
     this.captureHeaders = (opts.captureHeaders ?? []).map((h) => h.toLowerCase());
     this.rawStickyKey = opts.rawStickyKey ?? false;
-    this.#table = compileTable(opts.table, this.registry, this.#stats, this.captureHeaders);
+    this.tapHost = { now: this.now, random: this.#random, emit: (e) => this.#emit(e), pools: this.pools };
+    this.#table = compileTable(opts.table, this.registry, this.#stats, this.captureHeaders, this.pools, this.taps);
     this.server = createServer({
       maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
       keepAliveTimeout: 65_000,
@@ -103,7 +118,7 @@ export class Proxy implements ExchangeHost {
   /** Swaps the routing table atomically; requests already in flight finish on the table they started with. */
   setTable(table: RoutingTable): void {
     if (table.version < this.#table.version) return;
-    const next = compileTable(table, this.registry, this.#stats, this.captureHeaders);
+    const next = compileTable(table, this.registry, this.#stats, this.captureHeaders, this.pools, this.taps);
     this.#table = next;
     void this.registry.retain(next.instances);
   }
@@ -113,7 +128,7 @@ export class Proxy implements ExchangeHost {
   }
 
   stats(): ProxyStats {
-    return { tableVersion: this.#table.version, inflight: this.#inflight, requests: this.#requests, versions: this.#stats };
+    return { tableVersion: this.#table.version, inflight: this.#inflight, requests: this.#requests, versions: this.#stats, taps: this.taps };
   }
 
   /** Listens; `reusePort` lets several worker processes share the port (SO_REUSEPORT). */
@@ -153,8 +168,18 @@ export class Proxy implements ExchangeHost {
     new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp, view).start();
   }
 
+  /** Shadow and compare events: into the same sink, never counted as requests. */
+  #emit(event: WideEvent): void {
+    this.#sink.push(event);
+    this.#onEvent?.(event);
+  }
+
   /** Called by each Exchange exactly once. */
-  finish(_ex: Exchange, event: WideEvent): void {
+  finish(ex: Exchange, event: WideEvent): void {
+    const f = ex.svc.taps?.faults;
+    if (f !== undefined && ex.choice.traffic === 'live' && observeOutcome(f, this.now(), ex.status) && faultsStoppedChannel.hasSubscribers) {
+      faultsStoppedChannel.publish({ service: ex.svc.route.name, ...f.state.stopped });
+    }
     this.#inflight--;
     this.#sink.push(event);
     this.#onEvent?.(event);
@@ -262,6 +287,6 @@ export class Proxy implements ExchangeHost {
     this.server.closeAllConnections();
     for (const s of this.#sockets) s.destroy();
     await closed;
-    await this.registry.closeAll();
+    await Promise.all([this.registry.closeAll(), this.pools.destroyAll()]);
   }
 }

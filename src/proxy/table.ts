@@ -1,4 +1,9 @@
 import type { ServiceConfig, WeirConfig, TimeoutsConfig, LimitsConfig } from '../config/schema.ts';
+import type { ShadowRoute } from './shadow/config.ts';
+import { shadowRouteOf } from './shadow/config.ts';
+import type { CompareConfig } from './compare/config.ts';
+import type { FaultPolicy, FaultRule } from './faults/config.ts';
+import { faultPolicyOf, faultRulesOf } from './faults/config.ts';
 
 /**
  * The routing table: the only thing the data plane knows. An immutable, versioned, JSON-serialisable
@@ -24,6 +29,14 @@ export interface ServiceRoute {
   testTokens: string[];
   cohorts: CohortRule[];
   outlier: { consecutiveFailures: number; cooldownMs: number };
+  /** Copies of live requests to a version no user sees (absent: none). */
+  shadow?: ShadowRoute;
+  /** Live tap compare (absent: none). */
+  compare?: CompareConfig;
+  /** Active fault rules: from weir.yaml, or as set at run time through the API (a drill). */
+  faults?: FaultRule[];
+  /** Blast-radius caps and the error budget; present when the service has a `faults:` block or API-set faults. */
+  faultPolicy?: FaultPolicy;
 }
 
 export type StickyKey =
@@ -113,7 +126,7 @@ export function configuredWeights(svc: ServiceConfig): Record<string, number> {
  * @example
  *   const table = buildTable(config, 1, { shop: { stable: 75, canary: 25 } });
  */
-export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}, stableOverrides: Record<string, string> = {}): RoutingTable {
+export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}, stableOverrides: Record<string, string> = {}, faultOverrides: Record<string, FaultRule[]> = {}): RoutingTable {
   const proxy = config.proxy ?? {};
   const services: ServiceRoute[] = [];
   for (const [name, svc] of Object.entries(config.services)) {
@@ -134,7 +147,7 @@ export function buildTable(config: WeirConfig, version: number, weightOverrides:
     const weights = override && Object.keys(override).every((v) => versionNames.includes(v))
       ? Object.fromEntries(versionNames.map((v) => [v, override[v] ?? 0]))
       : base;
-    services.push({
+    const route: ServiceRoute = {
       name,
       match: { host: svc.match.host?.toLowerCase(), pathPrefix: svc.match.pathPrefix ?? '/' },
       // A rollout that succeeded makes its version the stable one (live state, like weights).
@@ -154,7 +167,13 @@ export function buildTable(config: WeirConfig, version: number, weightOverrides:
         consecutiveFailures: svc.outlier?.consecutiveFailures ?? DEFAULT_OUTLIER.consecutiveFailures,
         cooldownMs: svc.outlier?.cooldown ?? DEFAULT_OUTLIER.cooldownMs,
       },
-    });
+    };
+    if (svc.shadow) route.shadow = shadowRouteOf(svc.shadow);
+    if (svc.compare) route.compare = svc.compare;
+    const faults = faultOverrides[name] ?? (svc.faults?.rules ? faultRulesOf(svc.faults.rules) : undefined);
+    if (svc.faults || faults) route.faultPolicy = faultPolicyOf(svc.faults);
+    if (faults && faults.length) route.faults = faults;
+    services.push(route);
   }
   return { version, services };
 }

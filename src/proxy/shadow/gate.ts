@@ -1,0 +1,97 @@
+/**
+ * The pure core of copying traffic (shadow and tap compare): which requests are copied, and the caps
+ * that bound the copies — a concurrency limit and a token bucket — with every refusal counted by reason.
+ * Clock and randomness are passed in.
+ */
+
+/** Why a copy was not made. */
+export type DropReason = 'concurrency' | 'rate' | 'body' | 'slow' | 'unsafe-method';
+
+/** Counters of one copy stream (a service's shadow, or its compare), outliving routing tables. */
+export interface CopyCounters {
+  /** Requests sampled for a copy. */
+  sampled: number;
+  /** Copies sent. */
+  sent: number;
+  /** Copies that completed with a response. */
+  completed: number;
+  /** Copies that failed (connect error, reset, timeout). */
+  failed: number;
+  /** Copies in flight now. */
+  inflight: number;
+  /** Copies not made or abandoned, by reason. */
+  dropped: Record<DropReason, number>;
+}
+
+export function newCounters(): CopyCounters {
+  return { sampled: 0, sent: 0, completed: 0, failed: 0, inflight: 0, dropped: { concurrency: 0, rate: 0, body: 0, slow: 0, 'unsafe-method': 0 } };
+}
+
+/** A token bucket: `rate` tokens per second, at most `burst` saved. Mutable state, pure transitions. */
+export interface TokenBucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Takes one token if there is one, refilling by the time passed since the last call.
+ * @example
+ *   const b = { tokens: 1, at: 0 };
+ *   takeToken(b, 0, 1, 1)    // → true
+ *   takeToken(b, 10, 1, 1)   // → false (only 0.01 of a token refilled)
+ *   takeToken(b, 1000, 1, 1) // → true
+ */
+export function takeToken(b: TokenBucket, nowMs: number, ratePerSec: number, burst: number): boolean {
+  if (nowMs > b.at) {
+    b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) / 1000) * ratePerSec);
+    b.at = nowMs;
+  }
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return true;
+  }
+  return false;
+}
+
+/** The caps one copy stream enforces. */
+export interface CopyCaps {
+  maxConcurrent: number;
+  /** 0 = no rate limit. */
+  maxRps: number;
+}
+
+/**
+ * Admits one copy or says why not; on admission `inflight` is counted (call {@link releaseCopy} when the
+ * copy ends). Pure apart from the state it is given.
+ * @example
+ *   const c = newCounters(); const b = { tokens: 1, at: 0 };
+ *   admitCopy(c, b, { maxConcurrent: 1, maxRps: 0 }, 0) // → null (admitted)
+ *   admitCopy(c, b, { maxConcurrent: 1, maxRps: 0 }, 0) // → 'concurrency'
+ */
+export function admitCopy(c: CopyCounters, bucket: TokenBucket, caps: CopyCaps, nowMs: number): DropReason | null {
+  c.sampled++;
+  let reason: DropReason | null = null;
+  if (c.inflight >= caps.maxConcurrent) reason = 'concurrency';
+  else if (caps.maxRps > 0 && !takeToken(bucket, nowMs, caps.maxRps, Math.max(1, caps.maxRps))) reason = 'rate';
+  if (reason !== null) {
+    c.dropped[reason]++;
+    return reason;
+  }
+  c.inflight++;
+  c.sent++;
+  return null;
+}
+
+export function releaseCopy(c: CopyCounters, ok: boolean): void {
+  c.inflight--;
+  if (ok) c.completed++;
+  else c.failed++;
+}
+
+/**
+ * True for a sampled request: `random()` below `percent`/100. 100 takes every request without calling random.
+ * @example sampled(100, Math.random) // → true
+ */
+export function sampled(percent: number, random: () => number): boolean {
+  return percent >= 100 || (percent > 0 && random() * 100 < percent);
+}

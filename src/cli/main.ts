@@ -6,11 +6,14 @@ import { validateCommand } from './commands/validate.ts';
 import { servicesCommand, weightsCommand } from './commands/services.ts';
 import { demoCommand } from './commands/demo.ts';
 import { compareCommand } from './commands/compare.ts';
+import { rolloutCommand } from './commands/rollout.ts';
+import { haltCommand, unhaltCommand } from './commands/halt.ts';
+import { auditCommand } from './commands/audit.ts';
 
 export const VERSION = '0.1.0';
 
 /** Every sub-command, in the order `weir --help` lists them. */
-export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand];
+export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand];
 
 function globalHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -9,11 +9,14 @@ import { compareCommand } from './commands/compare.ts';
 import { rolloutCommand } from './commands/rollout.ts';
 import { haltCommand, unhaltCommand } from './commands/halt.ts';
 import { auditCommand } from './commands/audit.ts';
+import { serverCommand } from './commands/server.ts';
+import { proxyCommand } from './commands/proxy.ts';
+import { tokensCommand } from './commands/tokens.ts';
 
 export const VERSION = '0.1.0';
 
 /** Every sub-command, in the order `weir --help` lists them. */
-export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand];
+export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand, serverCommand, proxyCommand, tokensCommand];
 
 function globalHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -8,6 +8,7 @@ import { EVENTS_TABLE } from './query/plan.ts';
 import type { Scalar } from './query/spec.ts';
 import { DEFAULT_LIMITS, validateQuery } from './query/spec.ts';
 import { executeQuery } from './query/execute.ts';
+import type { QueryStrategy } from './query/execute.ts';
 import type { QueryResult } from './query/shape.ts';
 import { enforceRetention } from './retention.ts';
 import type { RetentionOptions, RetentionResult } from './retention.ts';
@@ -48,6 +49,8 @@ export interface EventStoreStats {
 export interface QueryOptions {
   timeoutMs?: number;
   maxRows?: number;
+  /** How totals and series are computed (default: chosen from a sample). Results are the same. */
+  strategy?: QueryStrategy;
 }
 
 /** The embedded event store: an EventSink that writes to DuckDB and answers Honeycomb-style queries. */
@@ -222,7 +225,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     async query(spec, q = {}) {
       const t0 = performance.now();
       const nq = validateQuery(spec, writer.catalog, clock(), { ...DEFAULT_LIMITS, maxGroups: Math.min(DEFAULT_LIMITS.maxGroups, q.maxRows ?? queryMaxRows) });
-      return executeQuery(nq, (text, params) => sql(text, params, q), q.maxRows ?? queryMaxRows, t0);
+      return executeQuery(nq, (text, params) => sql(text, params, q), q.maxRows ?? queryMaxRows, t0, q.strategy);
     },
     enforceRetention() {
       let result: RetentionResult = { deletedByAge: 0, deletedBySize: 0, bytes: 0 };

@@ -1,5 +1,5 @@
 import { DuckDBDataChunk, BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR } from '@duckdb/node-api';
-import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { FieldCatalog, MAX_FIELD_NAME_LENGTH, STANDARD_COLUMNS, fits, inferType, quoteIdent } from './columns.ts';
 import type { ColumnType, FieldInfo } from './columns.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -92,8 +92,9 @@ export class EventWriter {
     // checkpoints) runs on a DuckDB worker thread instead of holding the event loop.
     await this.#conn.run('BEGIN TRANSACTION');
     let committed = false;
-    const appender = await this.#conn.createAppender(EVENTS_TABLE);
+    let appender: DuckDBAppender | undefined;
     try {
+      appender = await this.#conn.createAppender(EVENTS_TABLE);
       // One chunk and its vectors are reused for every full block: creating vectors is costly, and a
       // column that was null in the whole previous block and is again needs no writes at all.
       let chunk: DuckDBDataChunk | undefined;
@@ -147,7 +148,7 @@ export class EventWriter {
     } finally {
       if (!committed) {
         try {
-          appender.closeSync();
+          appender?.closeSync();
         } catch {
           // already closed, or the failure came from closing it
         }

@@ -81,3 +81,14 @@ test('orders and havings on HEATMAP or RATE_* are refused with a reason', () => 
   assert.throws(() => validateQuery({ calculations: [{ op: 'HEATMAP', column: 'duration_ms' }], orders: [{ op: 'HEATMAP', column: 'duration_ms' }] }, catalog(), NOW), /cannot order by HEATMAP/);
   assert.throws(() => validateQuery({ calculations: [{ op: 'RATE_SUM', column: 'duration_ms' }], havings: [{ calculate_op: 'RATE_SUM', column: 'duration_ms', op: '>', value: 1 }] }, catalog(), NOW), /cannot filter groups on RATE_SUM/);
 });
+
+test('one pass: GROUPING SETS for totals and series, ranks after HAVING, series only for kept groups', async () => {
+  const { planOnePass } = await import('../../src/events/query/plan.ts');
+  const q = validateQuery({ calculations: ['COUNT', 'CONCURRENCY'], breakdowns: ['version'], havings: [{ calculate_op: 'COUNT', op: '>', value: 3 }], limit: 5, granularity: 60 }, catalog(), NOW);
+  const { sql, params } = planOnePass(q, 1000);
+  assert.match(sql, /GROUP BY GROUPING SETS \(\(g0, t\), \(g0\)\)/);
+  assert.match(sql, /WHERE grp = 1 AND c0 > \$4 QUALIFY ord <= 5/);
+  assert.match(sql, /CASE WHEN GROUPING\(t\) = 1 THEN \$3 ELSE 60000 END/);
+  assert.match(sql, /SEMI JOIN kept k ON a\.g0 IS NOT DISTINCT FROM k\.g0 WHERE a\.grp = 0 LIMIT 1001/);
+  assert.deepEqual(params.slice(2), [7200_000, 3]);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WeirError } from '../../src/errors.ts';
 import type { QueryResult } from '../../src/events/query/shape.ts';
+import type { QueryStrategy } from '../../src/events/query/execute.ts';
 import type { WideEvent } from '../../src/events/schema.ts';
 import type { EventStore } from '../../src/events/store.ts';
 import { NOW, generateEvents, openStore } from './helpers.ts';
@@ -9,6 +10,7 @@ import { bucketCounts, evaluate, nameOf } from './oracle.ts';
 import type { OSpec } from './oracle.ts';
 
 const HOUR = 3_600_000;
+const STRATEGIES = ['one-pass', 'two-pass'] as const;
 const N = 3000;
 
 async function loaded(t: import('node:test').TestContext): Promise<{ store: EventStore; events: WideEvent[] }> {
@@ -27,11 +29,17 @@ function close(actual: unknown, expected: number | null, label: string): void {
 }
 
 /** Runs the spec through the store and the oracle, compares groups, order and every calculation. */
+/** Both query strategies must give the same answer; `check` runs each and compares with the oracle. */
 async function check(store: EventStore, events: WideEvent[], spec: Omit<OSpec, 'startMs' | 'endMs'> & { time_range?: number }): Promise<QueryResult> {
+  await checkWith(store, events, spec, 'one-pass');
+  return checkWith(store, events, spec, 'two-pass');
+}
+
+async function checkWith(store: EventStore, events: WideEvent[], spec: Omit<OSpec, 'startMs' | 'endMs'> & { time_range?: number }, strategy: QueryStrategy): Promise<QueryResult> {
   const { time_range = 3600, ...rest } = spec;
-  const result = await store.query({ ...rest, time_range });
+  const result = await store.query({ ...rest, time_range }, { strategy });
   const expected = evaluate(events, { ...rest, startMs: NOW + 1 - time_range * 1000, endMs: NOW + 1 });
-  const label = JSON.stringify(spec);
+  const label = `${strategy} ${JSON.stringify(spec)}`;
   assert.equal(result.data.results.length, expected.length, `group count for ${label}`);
   expected.forEach((row, i) => {
     const got = result.data.results[i].data;
@@ -112,15 +120,22 @@ test('time series: buckets at the granularity, per group, only for the groups ke
   }
   assert.equal(total, result.data.results.reduce((a, r) => a + (r.data.COUNT as number), 0));
   assert.equal(result.meta.granularity, 600);
-  const nulls = await store.query({ calculations: ['COUNT'], breakdowns: ['app.plan'], time_range: 3600, granularity: 900, limit: 2, orders: [{ column: 'app.plan' }] });
-  assert.deepEqual(new Set(nulls.data.series.map((p) => p.data['app.plan'])), new Set(nulls.data.results.map((r) => r.data['app.plan'])));
+  for (const strategy of STRATEGIES) {
+    const nulls = await store.query({ calculations: ['COUNT'], breakdowns: ['app.plan'], time_range: 3600, granularity: 900, limit: 2, orders: [{ column: 'app.plan' }] }, { strategy });
+    assert.deepEqual(new Set(nulls.data.series.map((p) => p.data['app.plan'])), new Set(nulls.data.results.map((r) => r.data['app.plan'])), strategy);
+    assert.equal(nulls.data.series.reduce((a, p) => a + (p.data.COUNT as number), 0), nulls.data.results.reduce((a, r) => a + (r.data.COUNT as number), 0), strategy);
+  }
 });
 
 test('HEATMAP buckets cover the range and count every value; RATE_* are differences between buckets', async (t) => {
   const { store, events } = await loaded(t);
+  for (const strategy of STRATEGIES) await heatmapAndRates(store, events, strategy);
+});
+
+async function heatmapAndRates(store: EventStore, events: WideEvent[], strategy: QueryStrategy): Promise<void> {
   const inRange = events.filter((e) => e.timestamp >= NOW + 1 - HOUR && e['service.version'] === 'v3');
   const durations = inRange.map((e) => e.duration_ms);
-  const r = await store.query({ calculations: [{ op: 'COUNT' }, { op: 'HEATMAP', column: 'duration_ms' }], filters: [{ column: 'version', op: '=', value: 'v3' }], time_range: 3600, granularity: 600 });
+  const r = await store.query({ calculations: [{ op: 'COUNT' }, { op: 'HEATMAP', column: 'duration_ms' }], filters: [{ column: 'version', op: '=', value: 'v3' }], time_range: 3600, granularity: 600 }, { strategy });
   const hm = r.data.results[0].data['HEATMAP(duration_ms)'] as { min: number; max: number; buckets: { lower: number; upper: number; count: number }[] };
   assert.equal(hm.min, Math.min(...durations));
   assert.equal(hm.max, Math.max(...durations));
@@ -132,7 +147,7 @@ test('HEATMAP buckets cover the range and count every value; RATE_* are differen
   const seriesTotal = r.data.series.reduce((a, p) => a + (p.data['HEATMAP(duration_ms)'] as { buckets: { count: number }[] }).buckets.reduce((x, b) => x + b.count, 0), 0);
   assert.equal(seriesTotal, durations.length);
 
-  const rate = await store.query({ calculations: [{ op: 'RATE_MAX', column: 'app.counter' }, { op: 'RATE_SUM', column: 'app.counter' }, { op: 'RATE_AVG', column: 'app.counter' }], time_range: 3600, granularity: 600 });
+  const rate = await store.query({ calculations: [{ op: 'RATE_MAX', column: 'app.counter' }, { op: 'RATE_SUM', column: 'app.counter' }, { op: 'RATE_AVG', column: 'app.counter' }], time_range: 3600, granularity: 600 }, { strategy });
   const buckets = new Map<number, number[]>();
   for (const e of events) if (e.timestamp >= NOW + 1 - HOUR) {
     const b = Math.floor(e.timestamp / 600_000) * 600_000;
@@ -145,7 +160,7 @@ test('HEATMAP buckets cover the range and count every value; RATE_* are differen
     rate.data.series.forEach((p, i) => close(p.data[`RATE_${op}(app.counter)`], i === 0 ? null : diffs[i - 1], `RATE_${op} point ${i}`));
     close(rate.data.results[0].data[`RATE_${op}(app.counter)`], diffs.reduce((a, b) => a + b, 0) / diffs.length, `RATE_${op} total`);
   }
-});
+}
 
 test('invalid specs fail with QUERY_INVALID and the path of every problem', async (t) => {
   const { store } = await loaded(t);

@@ -82,3 +82,16 @@ test('regression: values round-trip across many appender blocks and event-loop y
     assert.deepEqual([r.id, r.d, r.s, r.e, r.m], [e['request.id'], e.duration_ms, e['app.sparse'] ?? null, e['error.type'] ?? null, e['app.middle'] ?? null], `row ${i}`);
   });
 });
+
+test('an empty range: one total row of zeros without breakdowns, no groups with them, either strategy', async (t) => {
+  const store = await openStore(t);
+  for (const strategy of ['one-pass', 'two-pass'] as const) {
+    const r = await store.query({ calculations: ['COUNT', 'P99(duration_ms)'], time_range: 60 }, { strategy });
+    assert.deepEqual(r.data.results, [{ data: { COUNT: 0, 'P99(duration_ms)': null } }], strategy);
+    assert.deepEqual(r.data.series, []);
+    const g = await store.query({ calculations: ['COUNT'], breakdowns: ['version'], time_range: 60 }, { strategy });
+    assert.deepEqual(g.data.results, []);
+    const h = await store.query({ calculations: ['COUNT'], havings: [{ calculate_op: 'COUNT', op: '>', value: 0 }], time_range: 60 }, { strategy });
+    assert.deepEqual(h.data.results, [], `${strategy}: a having that fails leaves no row`);
+  }
+});

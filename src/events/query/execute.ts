@@ -1,4 +1,5 @@
-import { planHeatmapBounds, planSeries, planTotals } from './plan.ts';
+import { quoteIdent } from '../columns.ts';
+import { EVENTS_TABLE, Params, planHeatmapBounds, planOnePass, planSeries, planTotals, whereSql } from './plan.ts';
 import type { SqlPlan } from './plan.ts';
 import { shapeResult } from './shape.ts';
 import type { QueryResult } from './shape.ts';
@@ -7,13 +8,31 @@ import type { NormalizedQuery, Scalar } from './spec.ts';
 /** Runs SQL and returns rows as objects; the store's `sql` (with its time and row limits). */
 export type SqlRunner = (sql: string, params: readonly Scalar[]) => Promise<Record<string, unknown>[]>;
 
+/**
+ * How totals and series are computed: in one pass (GROUPING SETS; best with few groups), in two
+ * (totals, then the series of the kept groups only; best with many), or chosen from a 1% sample.
+ */
+export type QueryStrategy = 'auto' | 'one-pass' | 'two-pass';
+
+/** Up to this many distinct groups in the sample, one pass is cheaper than two. */
+export const ONE_PASS_MAX_GROUPS = 500;
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+async function estimateGroups(q: NormalizedQuery, run: SqlRunner): Promise<number> {
+  const p = new Params();
+  const where = whereSql(q, p);
+  const cols = q.breakdowns.map((b) => quoteIdent(b.field.name)).join(', ');
+  const [row] = await run(`SELECT count(*) AS n FROM (SELECT DISTINCT ${cols} FROM ${EVENTS_TABLE} TABLESAMPLE 1% (system) WHERE ${where})`, p.values);
+  return Number(row?.n ?? 0);
+}
+
 /**
- * Runs a validated query: the totals first, then the series for the groups the totals kept (no
- * restriction when every group made it, which saves a second pass over the groups).
+ * Runs a validated query: HEATMAP bounds first when needed, then totals and series in one or two
+ * passes (see QueryStrategy); the two-pass series is restricted to the groups the totals kept (no
+ * restriction when every group made it).
  */
-export async function executeQuery(q: NormalizedQuery, run: SqlRunner, maxRows: number, startedAt = performance.now()): Promise<QueryResult> {
+export async function executeQuery(q: NormalizedQuery, run: SqlRunner, maxRows: number, startedAt = performance.now(), strategy: QueryStrategy = 'auto'): Promise<QueryResult> {
   const bounds = new Map<number, [number | null, number | null]>();
   const boundsPlan = planHeatmapBounds(q);
   if (boundsPlan) {
@@ -22,22 +41,34 @@ export async function executeQuery(q: NormalizedQuery, run: SqlRunner, maxRows: 
       if (c.op === 'HEATMAP') bounds.set(i, [num(row?.[`lo${i}`]), num(row?.[`hi${i}`])]);
     });
   }
-  const totalsPlan: SqlPlan = planTotals(q, bounds);
-  const totals = await run(totalsPlan.sql, totalsPlan.params);
+  let totals: Record<string, unknown>[];
   let series: Record<string, unknown>[] = [];
   let truncated = false;
-  if (q.series && totals.length > 0) {
-    const complete = totals.length < q.limit && q.havings.length === 0;
-    const groups = complete ? undefined : totals.map((row) => q.breakdowns.map((_, i) => toScalar(row[`g${i}`])));
-    const seriesPlan = planSeries(q, groups, maxRows, bounds);
-    series = await run(seriesPlan.sql, seriesPlan.params);
-    if (series.length > maxRows) {
-      truncated = true;
-      series = series.slice(0, maxRows);
+  const onePass = q.series && (strategy === 'one-pass' ||
+    (strategy === 'auto' && (q.breakdowns.length === 0 || (await estimateGroups(q, run)) <= ONE_PASS_MAX_GROUPS)));
+  if (onePass) {
+    const plan = planOnePass(q, maxRows, bounds);
+    const rows = await run(plan.sql, plan.params);
+    totals = rows.filter((r) => r.ord !== null).sort((a, b) => Number(a.ord) - Number(b.ord));
+    series = rows.filter((r) => r.ord === null);
+    // GROUPING SETS over no rows yields no totals row; a plain aggregate yields one. Keep the latter.
+    if (q.breakdowns.length === 0 && totals.length === 0 && q.havings.length === 0) totals = [Object.fromEntries(q.calculations.map((c, i) => [`c${i}`, c.op === 'COUNT' || c.op === 'COUNT_DISTINCT' || c.op === 'CONCURRENCY' ? 0 : null]))];
+  } else {
+    const totalsPlan: SqlPlan = planTotals(q, bounds);
+    totals = await run(totalsPlan.sql, totalsPlan.params);
+    if (q.series && totals.length > 0) {
+      const complete = totals.length < q.limit && q.havings.length === 0;
+      const groups = complete ? undefined : totals.map((row) => q.breakdowns.map((_, i) => toScalar(row[`g${i}`])));
+      const seriesPlan = planSeries(q, groups, maxRows, bounds);
+      series = await run(seriesPlan.sql, seriesPlan.params);
     }
-    // Sorted here rather than in SQL: the rows are few, and RATE_* needs each group in time order.
-    series.sort((a, b) => Number(a.t) - Number(b.t));
   }
+  if (series.length > maxRows) {
+    truncated = true;
+    series = series.slice(0, maxRows);
+  }
+  // Sorted here rather than in SQL: the rows are few, and RATE_* needs each group in time order.
+  series.sort((a, b) => Number(a.t) - Number(b.t));
   return shapeResult(q, totals, series, bounds, { truncated, elapsedMs: performance.now() - startedAt });
 }
 

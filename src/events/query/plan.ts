@@ -131,14 +131,50 @@ export function planTotals(q: NormalizedQuery, bounds?: HeatmapBounds): SqlPlan 
   if (q.havings.length > 0) {
     sql += ` HAVING ${q.havings.map((h) => `${calcSql(q.calculations[h.calc], h.calc, width)} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join(' AND ')}`;
   }
+  if (q.breakdowns.length > 0) sql += ` ORDER BY ${orderSql(q)}`;
+  sql += ` LIMIT ${int(q.limit)}`;
+  return { sql, params: p.values };
+}
+
+/** The groups' order: the spec's orders (default: first calculation descending), then the breakdowns. */
+function orderSql(q: NormalizedQuery): string {
   const orders = q.orders.map((o) => (o.calc !== undefined ? `c${o.calc}` : `g${o.breakdown}`) + (o.descending ? ' DESC' : ' ASC') + ' NULLS LAST');
   if (orders.length === 0) {
     const first = q.calculations.findIndex((c) => c.op !== 'HEATMAP' && !c.op.startsWith('RATE_'));
     if (first >= 0) orders.push(`c${first} DESC NULLS LAST`);
   }
   orders.push(...q.breakdowns.map((_, i) => `g${i} ASC NULLS LAST`));
-  if (q.breakdowns.length > 0 && orders.length > 0) sql += ` ORDER BY ${orders.join(', ')}`;
-  sql += ` LIMIT ${int(q.limit)}`;
+  return orders.length > 0 ? orders.join(', ') : '1';
+}
+
+/**
+ * Totals and series in one pass over the events (GROUPING SETS), for queries with few groups: the
+ * totals rows carry `ord` (their rank after HAVING and ORDER BY, at most `limit`), the series rows a
+ * null `ord` and only for the kept groups. Columns: ord, g0..gN, t, c0..cM. With many groups the
+ * two-pass plan is cheaper, because the series then only aggregates the kept groups.
+ */
+export function planOnePass(q: NormalizedQuery, maxRows: number, bounds?: HeatmapBounds): SqlPlan {
+  const p = new Params();
+  const where = whereSql(q, p);
+  const heat = heatmapJoin(q, bounds, p);
+  const gran = int(q.granularityMs);
+  let rangeParam: string | undefined;
+  const width = () => `CASE WHEN GROUPING(t) = 1 THEN ${(rangeParam ??= p.add(Math.max(q.endMs - q.startMs, 1)))} ELSE ${gran} END`;
+  const g = q.breakdowns.map((_, i) => `g${i}`);
+  const c = q.calculations.map((_, i) => `c${i}`);
+  const select = [
+    ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
+    `("timestamp" // ${gran}) * ${gran} AS t`,
+    ...q.calculations.map((calc, i) => `${calcSql(calc, i, width)} AS c${i}`),
+    'GROUPING(t) AS grp',
+  ];
+  const having = q.havings.map((h) => ` AND c${h.calc} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join('');
+  const match = g.length === 0 ? 'true' : g.map((x) => `a.${x} IS NOT DISTINCT FROM k.${x}`).join(' AND ');
+  const cols = [...g, 't', ...c].join(', ');
+  const sql = `WITH agg AS (SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY GROUPING SETS ((${[...g, 't'].join(', ')}), (${g.join(', ')}))),`
+    + ` kept AS (SELECT *, row_number() OVER (ORDER BY ${orderSql(q)}) AS ord FROM agg WHERE grp = 1${having} QUALIFY ord <= ${int(q.limit)})`
+    + ` SELECT ord, ${cols} FROM kept`
+    + ` UNION ALL SELECT * FROM (SELECT NULL AS ord, ${[...g, 't', ...c].map((x) => `a.${x}`).join(', ')} FROM agg a SEMI JOIN kept k ON ${match} WHERE a.grp = 0 LIMIT ${int(maxRows + 1)})`;
   return { sql, params: p.values };
 }
 

@@ -84,7 +84,8 @@ export function judgeRun(input: JudgeInput, settings: JudgeSettings): Verdict {
     const t = threshold(cv, m.thresholdRange);
     const outcome: MetricOutcome = { name: m.name, phase: t.phase, canary: cv, baseline: live ? bv : undefined, thresholdRange: m.thresholdRange, reason: t.reason };
     metrics.push(outcome);
-    if (t.phase === 'Failed' && enough) fails.push(`${m.name} ${t.reason}`);
+    // Prometheus and webhook values do not come from the sampled requests: their failures always count.
+    if (t.phase === 'Failed' && (enough || m.prometheus || m.webhook)) fails.push(`${m.name} ${t.reason}`);
     else if (t.phase === 'Failed') inconclusive.push(`${m.name} ${t.reason} (too few samples to fail)`);
     else if (t.phase === 'Inconclusive') inconclusive.push(`${m.name}: no data`);
     if (live && baseline && m.builtin && settings.judge.compare === 'baseline' && m.compare !== false) {

@@ -2,6 +2,9 @@ import { WeirError } from '../errors.ts';
 import type { WeirConfig } from '../config/schema.ts';
 import { buildTable, checkWeights, configuredWeights } from '../proxy/table.ts';
 import type { RoutingTable } from '../proxy/table.ts';
+import type { FaultRule } from '../proxy/faults/config.ts';
+import { faultPolicyOf } from '../proxy/faults/config.ts';
+import { parseFaultRules } from '../proxy/faults/api.ts';
 import type { StateStore, WeightOverride } from '../store/types.ts';
 
 export type TableListener = (table: RoutingTable) => void;
@@ -17,6 +20,8 @@ export class ControlPlane {
   #config: WeirConfig;
   #overrides: Record<string, WeightOverride> = {};
   #stables: Record<string, string> = {};
+  /** Fault rules set through the API (drills), per service; in memory, every change audited. */
+  #faults: Record<string, FaultRule[]> = {};
   #table: RoutingTable;
   #listeners = new Set<TableListener>();
 
@@ -119,11 +124,42 @@ export class ControlPlane {
     this.#overrides = next;
   }
 
+  /** Fault rules set through the API, per service (the config's rules apply where none are set). */
+  get faults(): Readonly<Record<string, FaultRule[]>> {
+    return this.#faults;
+  }
+
+  /**
+   * Replaces a service's fault rules at run time (validated against its versions and blast-radius
+   * caps; `durationMs` makes them expire on their own). Audited.
+   */
+  async setFaults(service: string, rules: unknown, actor: string, opts: { reason?: string; durationMs?: number } = {}): Promise<RoutingTable> {
+    const svc = this.#config.services[service];
+    if (!svc) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
+    const parsed = parseFaultRules(rules, Object.keys(svc.versions), faultPolicyOf(svc.faults), this.#now(), opts.durationMs);
+    await this.store.appendAudit({ actor, action: 'faults.set', target: service, before: this.#faults[service] ?? null, after: parsed, reason: opts.reason });
+    this.#faults = { ...this.#faults, [service]: parsed };
+    this.#publish();
+    return this.#table;
+  }
+
+  /** Removes a service's API-set faults (an empty list: no faults at all, config rules included). Audited, with a drill's report. */
+  async clearFaults(service: string, actor: string, opts: { reason?: string; report?: unknown; keepConfigRules?: boolean } = {}): Promise<RoutingTable> {
+    if (!this.#config.services[service]) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
+    await this.store.appendAudit({ actor, action: 'faults.clear', target: service, before: this.#faults[service] ?? null, after: opts.report ?? null, reason: opts.reason });
+    const next = { ...this.#faults };
+    if (opts.keepConfigRules) delete next[service];
+    else next[service] = [];
+    this.#faults = next;
+    this.#publish();
+    return this.#table;
+  }
+
   #publish(): void {
     const overrides = Object.fromEntries(Object.entries(this.#overrides).map(([k, o]) => [k, o.weights]));
     const version = Math.max(this.#table.version + 1, this.#now());
     const stables = Object.fromEntries(Object.entries(this.#stables).filter(([k]) => k in overrides));
-    this.#table = buildTable(this.#config, version, overrides, stables);
+    this.#table = buildTable(this.#config, version, overrides, stables, this.#faults);
     for (const l of this.#listeners) l(this.#table);
   }
 }

@@ -89,7 +89,7 @@ export function beginTaps(host: TapHost, ex: FaultableExchange, taps: ServiceTap
   if (d === undefined && f !== undefined && !stopped && f.rules.length > 0) {
     const url = ex.req.url ?? '/';
     const q = url.indexOf('?');
-    d = chooseFault(f.rules, { method: ex.method, path: q === -1 ? url : url.slice(0, q), view: ex.view, version, traffic: ex.choice.traffic, reason: ex.choice.reason }, host.random);
+    d = chooseFault(f.rules, { method: ex.method, path: q === -1 ? url : url.slice(0, q), view: ex.view, version, traffic: ex.choice.traffic, reason: ex.choice.reason, now: host.now() }, host.random);
   }
   if (d === undefined) return false;
   if (f !== undefined) {

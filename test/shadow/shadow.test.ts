@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { backend, echo, proxyFor, until } from '../proxy/helpers.ts';
 import type { Handler } from '../proxy/helpers.ts';
@@ -123,7 +124,7 @@ test('request bodies are teed without holding the primary: a shadow that never r
   const small = await request(url, { method: 'POST', body: 'x'.repeat(100) });
   assert.equal((await small.body.json() as { bodyBytes: number }).bodyBytes, 100);
   // A chunked body over the cap: the copy starts, then is dropped when the cap is passed.
-  const chunked = await request(url, { method: 'POST', body: (async function* () { for (let i = 0; i < 10; i++) yield Buffer.alloc(512, 'b'); })() });
+  const chunked = await request(url, { method: 'POST', body: Readable.from((function* () { for (let i = 0; i < 10; i++) yield Buffer.alloc(512, 'b'); })()) });
   assert.equal((await chunked.body.json() as { bodyBytes: number }).bodyBytes, 5120);
   const c = proxy.stats().taps.shadow.get('shop')!.counters;
   await until(() => events.filter((e) => e['weir.traffic'] === 'live').length === 3, 'events');

@@ -14,6 +14,7 @@ import {
   type CompareResponse,
 } from '../../proxy/compare/index.ts';
 import { parseRequestsFile } from '../../proxy/compare/requests-file.ts';
+import { COMPARE_REPORT_HELP, runCompareReport } from './compare-report.ts';
 
 /** `weir compare` exits 4 when real (non-noise) differences exist. */
 export const EXIT_DIFFERENCES = 4;
@@ -151,8 +152,11 @@ async function runAll(
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Tap compare offline: send requests to primary, secondary and candidate, report real differences',
-  help: HELP,
+  help: `${HELP}
+
+${COMPARE_REPORT_HELP}`,
   async run(args: string[], io: CliIO): Promise<number> {
+    if (args[0] === 'report') return runCompareReport(args.slice(1), io);
     const { values } = parse(args, {
       primary: { type: 'string' },
       secondary: { type: 'string' },

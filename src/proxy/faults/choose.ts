@@ -28,6 +28,8 @@ export interface FaultInput {
   traffic: 'live' | 'test';
   /** How the version was chosen: `cohort` for requests routed by a cohort rule. */
   reason: string;
+  /** Wall clock, ms: rules past their `until` are skipped. */
+  now: number;
 }
 
 export interface CompiledFault {
@@ -63,12 +65,13 @@ function inScope(rule: FaultRule, input: FaultInput): boolean {
  * The first rule that applies to a request and whose percent draw hits, as a decision.
  * @example
  *   const rules = compileFaults([{ name: 'f', match: {}, scope: 'everyone', percent: 100, abort: { status: 503 } }]);
- *   chooseFault(rules, { method: 'GET', path: '/', view: {}, version: 'v1', traffic: 'live', reason: 'weight' }, Math.random)
+ *   chooseFault(rules, { method: 'GET', path: '/', view: {}, version: 'v1', traffic: 'live', reason: 'weight', now: 0 }, Math.random)
  *   // → { source: 'rule', rule: 'f', abortStatus: 503 }
  */
 export function chooseFault(rules: readonly CompiledFault[], input: FaultInput, random: () => number): FaultDecision | undefined {
   for (const { rule, match } of rules) {
     if (rule.version !== undefined && rule.version !== input.version) continue;
+    if (rule.until !== undefined && input.now > rule.until) continue;
     if (!inScope(rule, input)) continue;
     if (!matches(match, input.method, input.path, input.view)) continue;
     if (rule.percent < 100 && !(random() * 100 < rule.percent)) continue;

@@ -95,6 +95,8 @@ export interface FaultRule {
   delay?: FaultDelay;
   abort?: { status: number } | { reset: true };
   throttle?: { bytesPerSecond: number };
+  /** Epoch ms after which the rule no longer applies (rules set through the API with a duration). */
+  until?: number;
 }
 
 /** A service's fault policy in the routing table. */

@@ -86,9 +86,9 @@ test('one pass: GROUPING SETS for totals and series, ranks after HAVING, series 
   const { planOnePass } = await import('../../src/events/query/plan.ts');
   const q = validateQuery({ calculations: ['COUNT', 'CONCURRENCY'], breakdowns: ['version'], havings: [{ calculate_op: 'COUNT', op: '>', value: 3 }], limit: 5, granularity: 60 }, catalog(), NOW);
   const { sql, params } = planOnePass(q, 1000);
-  assert.match(sql, /GROUP BY GROUPING SETS \(\(g0, t\), \(g0\)\)/);
+  assert.ok(sql.includes('GROUP BY GROUPING SETS (("service.version", ("timestamp" // 60000) * 60000), ("service.version"))'), 'grouped by columns, not aliases');
   assert.match(sql, /WHERE grp = 1 AND c0 > \$4 QUALIFY ord <= 5/);
-  assert.match(sql, /CASE WHEN GROUPING\(t\) = 1 THEN \$3 ELSE 60000 END/);
+  assert.ok(sql.includes('CASE WHEN GROUPING(("timestamp" // 60000) * 60000) = 1 THEN $3 ELSE 60000 END'));
   assert.match(sql, /SEMI JOIN kept k ON a\.g0 IS NOT DISTINCT FROM k\.g0 WHERE a\.grp = 0 LIMIT 1001/);
   assert.deepEqual(params.slice(2), [7200_000, 3]);
 });

@@ -95,3 +95,14 @@ test('an empty range: one total row of zeros without breakdowns, no groups with 
     assert.deepEqual(h.data.results, [], `${strategy}: a having that fails leaves no row`);
   }
 });
+
+test('regression: custom fields named like the planner aliases (t, g0, c0, grp, ord, hm) do not confuse queries', async (t) => {
+  const store = await openStore(t);
+  store.ingest(Array.from({ length: 300 }, (_, i) => event({ timestamp: NOW - i * 1000, 'service.version': `v${i % 3}`, duration_ms: i, t: i, g0: 'x', c0: i, grp: 1, ord: 2, hm: 'h' })));
+  await store.flush();
+  for (const strategy of ['one-pass', 'two-pass'] as const) {
+    const r = await store.query({ calculations: ['COUNT', 'HEATMAP(duration_ms)', 'CONCURRENCY'], breakdowns: ['version', 'g0'], time_range: 600, granularity: 60, orders: [{ column: 'version' }] }, { strategy });
+    assert.deepEqual(r.data.results.map((x) => [x.data.version, x.data.g0, x.data.COUNT]), [['v0', 'x', 100], ['v1', 'x', 100], ['v2', 'x', 100]], strategy);
+    assert.equal(r.data.series.reduce((a, p) => a + (p.data.COUNT as number), 0), 300);
+  }
+});

@@ -127,7 +127,8 @@ export function planTotals(q: NormalizedQuery, bounds?: HeatmapBounds): SqlPlan 
     ...q.calculations.map((c, i) => `${c.op.startsWith('RATE_') ? 'NULL' : calcSql(c, i, width)} AS c${i}`),
   ];
   let sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heatmapJoin(q, bounds, p)} WHERE ${where}`;
-  if (q.breakdowns.length > 0) sql += ` GROUP BY ${q.breakdowns.map((_, i) => `g${i}`).join(', ')}`;
+  // GROUP BY names the columns, not the aliases: a custom field could be called g0 (ORDER BY prefers aliases).
+  if (q.breakdowns.length > 0) sql += ` GROUP BY ${q.breakdowns.map((b) => quoteIdent(b.field.name)).join(', ')}`;
   if (q.havings.length > 0) {
     sql += ` HAVING ${q.havings.map((h) => `${calcSql(q.calculations[h.calc], h.calc, width)} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join(' AND ')}`;
   }
@@ -159,19 +160,21 @@ export function planOnePass(q: NormalizedQuery, maxRows: number, bounds?: Heatma
   const heat = heatmapJoin(q, bounds, p);
   const gran = int(q.granularityMs);
   let rangeParam: string | undefined;
-  const width = () => `CASE WHEN GROUPING(t) = 1 THEN ${(rangeParam ??= p.add(Math.max(q.endMs - q.startMs, 1)))} ELSE ${gran} END`;
+  const bucket = `("timestamp" // ${gran}) * ${gran}`;
+  const width = () => `CASE WHEN GROUPING(${bucket}) = 1 THEN ${(rangeParam ??= p.add(Math.max(q.endMs - q.startMs, 1)))} ELSE ${gran} END`;
   const g = q.breakdowns.map((_, i) => `g${i}`);
+  const gCols = q.breakdowns.map((b) => quoteIdent(b.field.name));
   const c = q.calculations.map((_, i) => `c${i}`);
   const select = [
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
-    `("timestamp" // ${gran}) * ${gran} AS t`,
+    `${bucket} AS t`,
     ...q.calculations.map((calc, i) => `${calcSql(calc, i, width)} AS c${i}`),
-    'GROUPING(t) AS grp',
+    `GROUPING(${bucket}) AS grp`,
   ];
   const having = q.havings.map((h) => ` AND c${h.calc} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join('');
   const match = g.length === 0 ? 'true' : g.map((x) => `a.${x} IS NOT DISTINCT FROM k.${x}`).join(' AND ');
   const cols = [...g, 't', ...c].join(', ');
-  const sql = `WITH agg AS (SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY GROUPING SETS ((${[...g, 't'].join(', ')}), (${g.join(', ')}))),`
+  const sql = `WITH agg AS (SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY GROUPING SETS ((${[...gCols, bucket].join(', ')}), (${gCols.join(', ')}))),`
     + ` kept AS (SELECT *, row_number() OVER (ORDER BY ${orderSql(q)}) AS ord FROM agg WHERE grp = 1${having} QUALIFY ord <= ${int(q.limit)})`
     + ` SELECT ord, ${cols} FROM kept`
     + ` UNION ALL SELECT * FROM (SELECT NULL AS ord, ${[...g, 't', ...c].map((x) => `a.${x}`).join(', ')} FROM agg a SEMI JOIN kept k ON ${match} WHERE a.grp = 0 LIMIT ${int(maxRows + 1)})`;
@@ -206,7 +209,7 @@ export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar
       where += ` AND (${ors.join(' OR ')})`;
     }
   }
-  const groupBy = [...q.breakdowns.map((_, i) => `g${i}`), 't'].join(', ');
+  const groupBy = [...q.breakdowns.map((b) => quoteIdent(b.field.name)), `("timestamp" // ${gran}) * ${gran}`].join(', ');
   const sql = `SELECT ${select.join(', ')} FROM ${EVENTS_TABLE}${heat} WHERE ${where} GROUP BY ${groupBy} LIMIT ${int(maxRows + 1)}`;
   return { sql, params: p.values };
 }

@@ -18,6 +18,8 @@ export interface WeirServer extends RunningControl {
   /** Present with a PostgreSQL store; with SQLite this single replica always leads. */
   election?: LeaderElection;
   replica: string;
+  /** True while this replica runs the controllers. */
+  isLeader(): boolean;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function startServer(opts: ServerOptions): Promise<WeirServer> {
   cp.setReady(true);
   const close = cp.close;
   return Object.assign(cp, {
-    election, replica,
+    election, replica, isLeader,
     close: (drain?: () => Promise<void>) => close(async () => {
       clearInterval(poll);
       await polling;

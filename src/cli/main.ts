@@ -6,6 +6,7 @@ import { validateCommand } from './commands/validate.ts';
 import { servicesCommand, weightsCommand } from './commands/services.ts';
 import { demoCommand } from './commands/demo.ts';
 import { compareCommand } from './commands/compare.ts';
+import { drillCommand } from './commands/drill.ts';
 import { rolloutCommand } from './commands/rollout.ts';
 import { haltCommand, unhaltCommand } from './commands/halt.ts';
 import { auditCommand } from './commands/audit.ts';
@@ -16,7 +17,7 @@ import { tokensCommand } from './commands/tokens.ts';
 export const VERSION = '0.1.0';
 
 /** Every sub-command, in the order `weir --help` lists them. */
-export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand, serverCommand, proxyCommand, tokensCommand];
+export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand, serverCommand, proxyCommand, tokensCommand, drillCommand];
 
 function globalHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -143,7 +143,10 @@ export class ControlPlane {
     return this.#table;
   }
 
-  /** Removes a service's API-set faults (an empty list: no faults at all, config rules included). Audited, with a drill's report. */
+  /**
+   * Removes a service's API-set faults, so weir.yaml's rules apply again (`keepConfigRules: false`
+   * silences those too, until the next change). Audited, with a drill's report.
+   */
   async clearFaults(service: string, actor: string, opts: { reason?: string; report?: unknown; keepConfigRules?: boolean } = {}): Promise<RoutingTable> {
     if (!this.#config.services[service]) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
     await this.store.appendAudit({ actor, action: 'faults.clear', target: service, before: this.#faults[service] ?? null, after: opts.report ?? null, reason: opts.reason });

@@ -27,7 +27,8 @@ export function describeFaults(plane: ControlPlane, proxy: Proxy | undefined, na
 /**
  * `POST /api/v1/services/{name}/faults` (body `{ faults: [...], durationMs?, reason? }`: replace the
  * rules), `GET` (rules, policy, injected counts, automatic stop), `DELETE` (body optional
- * `{ reason?, report? }`: remove them; a drill's report is stored in the audit log).
+ * `{ reason?, report? }`: remove the API-set rules, so weir.yaml's apply again; `?all=1` silences those
+ * too until the next change; a drill's report is stored in the audit log).
  * @example const routes = createFaultRoutes(plane, () => proxy);
  */
 export function createFaultRoutes(plane: ControlPlane, getProxy: () => Proxy | undefined, now: () => number = Date.now): ApiRoute[] {
@@ -48,7 +49,8 @@ export function createFaultRoutes(plane: ControlPlane, getProxy: () => Proxy | u
       handler: async (req, res, ctx) => {
         const len = Number(req.headers['content-length'] ?? 0);
         const b = (len > 0 || req.headers['transfer-encoding'] ? await readJson(req) : {}) as { reason?: string; report?: unknown };
-        await plane.clearFaults(ctx.params.name, ctx.principal?.name ?? 'unknown', { reason: b.reason, report: b.report });
+        const all = ctx.url.searchParams.get('all');
+        await plane.clearFaults(ctx.params.name, ctx.principal?.name ?? 'unknown', { reason: b.reason, report: b.report, keepConfigRules: all !== '1' && all !== 'true' });
         sendJson(res, 200, describeFaults(plane, getProxy(), ctx.params.name, now()));
       },
     },

@@ -167,6 +167,9 @@ try {
     const raw = await median(c.raw);
     console.log(`${c.name.padEnd(34)} ${weir.toFixed(1).padStart(9)} ${raw.toFixed(1).padStart(9)} ${(weir / raw).toFixed(2).padStart(6)}x`);
   }
+  const { bubbleUp } = await import('../src/events/bubbleup.ts');
+  const [bu, buMs] = await timed(() => bubbleUp(store, { ...range, selection: { filters: [{ column: 'duration_ms', op: '>', value: 200 }] } }));
+  console.log(`\nBubbleUp duration_ms > 200: ${buMs.toFixed(0)} ms over ${bu.dimensions.length + bu.skipped.length} fields; top: ${bu.dimensions.slice(0, 3).map((d) => `${d.field} ${d.score.toFixed(2)}`).join(', ')}`);
   await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -79,6 +79,8 @@ export function totalVariation(selection: ReadonlyMap<unknown, number>, baseline
 
 /** Skip fields whose values are nearly all distinct (ids): every id differs between sides, which says nothing. */
 const ID_LIKE_SHARE = 0.5;
+/** Values kept apart when scoring a categorical field; the rest count as one "other" value. */
+export const SCORE_VALUES = 50;
 const SKIP = new Set(['timestamp']);
 
 /**
@@ -135,44 +137,50 @@ export async function bubbleUp(store: EventStore, input: unknown): Promise<Bubbl
     return result;
   }
 
-  const numeric = fields.filter(isNumeric);
-  const bounds = new Map<string, [number, number]>();
-  if (numeric.length > 0) {
-    const cols = numeric.map((f, i) => `min(${quoteIdent(f.name)})::DOUBLE AS lo${i}, max(${quoteIdent(f.name)})::DOUBLE AS hi${i}`).join(', ');
-    const [row] = await store.sql(`SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}`, whereParams);
-    numeric.forEach((f, i) => {
-      if (row[`lo${i}`] !== null) bounds.set(f.name, [Number(row[`lo${i}`]), Number(row[`hi${i}`])]);
-    });
-  }
-  const shareDiff = `abs(s / ${S}::DOUBLE - b / ${B}::DOUBLE)`;
-  for (const f of fields) {
+  // One pass for every field's non-null count, approximate distinct count and numeric range: empty
+  // fields and id-like fields then cost nothing more.
+  const stats = fields.length === 0 ? {} : (await store.sql(`SELECT ${fields.map((f, i) => {
     const col = quoteIdent(f.name);
-    const range = bounds.get(f.name);
-    const numericField = isNumeric(f);
-    if (numericField && !range) {
+    return `count(${col}) AS n${i}, approx_count_distinct(${col}) AS d${i}${isNumeric(f) ? `, min(${col})::DOUBLE AS lo${i}, max(${col})::DOUBLE AS hi${i}` : ''}`;
+  }).join(', ')} FROM ${EVENTS_TABLE} WHERE ${where}`, whereParams))[0];
+  const frac = (x: string) => `${x} / ${S}::DOUBLE`;
+  const shareDiff = `abs(${frac('s')} - b / ${B}::DOUBLE)`;
+  for (const [i, f] of fields.entries()) {
+    const col = quoteIdent(f.name);
+    if (Number(stats[`n${i}`]) === 0) {
       result.skipped.push({ field: f.name, reason: 'no values in range' });
       continue;
     }
-    const qp = numericField ? [...params, range![0], range![1]] : params;
-    const lo = `$${params.length + 1}::DOUBLE`;
-    const hi = `$${params.length + 2}::DOUBLE`;
-    const value = numericField
-      ? `CASE WHEN ${col} IS NULL THEN NULL WHEN ${hi} = ${lo} THEN 0 ELSE least(floor((${col} - ${lo}) / (${hi} - ${lo}) * ${BUBBLEUP_BUCKETS}), ${BUBBLEUP_BUCKETS - 1})::INTEGER END`
-      : col;
-    const limit = numericField ? BUBBLEUP_BUCKETS + 1 : top;
-    const order = numericField ? 'v NULLS LAST' : `${shareDiff} DESC, s DESC, v`;
-    const rows = await store.sql(
-      `WITH g AS (SELECT ${value} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1)
-       SELECT v, s, b, sum(${shareDiff}) OVER () / 2 AS tvd, count(*) OVER () AS n FROM g ORDER BY ${order} LIMIT ${limit}`, qp);
-    if (rows.length === 0) continue;
-    const cardinality = Number(rows[0].n);
-    if (!numericField && cardinality > 20 && cardinality > ID_LIKE_SHARE * (S + B)) {
-      result.skipped.push({ field: f.name, reason: `high cardinality (${cardinality} distinct values): looks like an id` });
+    const numericField = isNumeric(f);
+    const distinct = Number(stats[`d${i}`]);
+    if (!numericField && distinct > 20 && distinct > ID_LIKE_SHARE * (S + B)) {
+      result.skipped.push({ field: f.name, reason: `high cardinality (about ${distinct} distinct values): looks like an id` });
       continue;
     }
-    const dim: Dimension = { field: f.name, kind: numericField ? 'numeric' : 'categorical', score: Number(rows[0].tvd), cardinality, values: [] };
+    let rows: Record<string, unknown>[];
+    let range: [number, number] | undefined;
     if (numericField) {
-      const [lo, hi] = range!;
+      range = [Number(stats[`lo${i}`]), Number(stats[`hi${i}`])];
+      const lo = `$${params.length + 1}::DOUBLE`;
+      const hi = `$${params.length + 2}::DOUBLE`;
+      const bucket = `CASE WHEN ${col} IS NULL THEN NULL WHEN ${hi} = ${lo} THEN 0 ELSE least(floor((${col} - ${lo}) / (${hi} - ${lo}) * ${BUBBLEUP_BUCKETS}), ${BUBBLEUP_BUCKETS - 1})::INTEGER END`;
+      rows = await store.sql(
+        `WITH g AS (SELECT ${bucket} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1)
+         SELECT v, s, b, sum(${shareDiff}) OVER () / 2 AS tvd, count(*) OVER () AS n FROM g ORDER BY v NULLS LAST`, [...params, range[0], range[1]]);
+    } else {
+      // Values past the SCORE_VALUES most frequent are merged into one "other" value before scoring:
+      // with many rare values, sampling noise alone would make every side look different.
+      rows = await store.sql(
+        `WITH g AS (SELECT ${col} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1),
+         r AS (SELECT *, row_number() OVER (ORDER BY s + b DESC, v NULLS FIRST) AS rk, count(*) OVER () AS n FROM g),
+         lumped AS (SELECT sum(s) AS s, sum(b) AS b FROM r GROUP BY CASE WHEN rk <= ${SCORE_VALUES} THEN rk ELSE 0 END),
+         score AS (SELECT sum(${shareDiff}) / 2 AS tvd FROM lumped)
+         SELECT v, s, b, (SELECT tvd FROM score) AS tvd, n FROM r ORDER BY ${shareDiff} DESC, s DESC, v LIMIT ${Math.max(1, Math.floor(top))}`, params);
+    }
+    if (rows.length === 0) continue;
+    const dim: Dimension = { field: f.name, kind: numericField ? 'numeric' : 'categorical', score: Number(rows[0].tvd), cardinality: Number(rows[0].n), values: [] };
+    if (range) {
+      const [lo, hi] = range;
       const width = (hi - lo) / BUBBLEUP_BUCKETS;
       dim.histogram = rows.filter((r) => r.v !== null).map((r) => ({
         lower: lo + Number(r.v) * width, upper: hi === lo ? hi : lo + (Number(r.v) + 1) * width,

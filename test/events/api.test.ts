@@ -50,7 +50,7 @@ test('BubbleUp ranks the field that explains slow requests first, with shares an
   for (let i = 0; i < 2000; i++) {
     const region = ['eu', 'us', 'ap'][Math.floor(r() * 3)];
     const slow = region === 'ap' && r() < 0.8;
-    events.push(event({ timestamp: NOW - 1000 - i, 'app.region': region, 'app.noise': r() < 0.5 ? 'x' : 'y', 'request.id': `id${i}`, duration_ms: slow ? 900 + r() * 100 : r() * 200 }));
+    events.push(event({ timestamp: NOW - 1000 - i, 'app.region': region, 'app.noise': r() < 0.5 ? 'x' : 'y', 'app.session': `s${Math.floor(r() * 400)}`, 'request.id': `id${i}`, duration_ms: slow ? 900 + r() * 100 : r() * 200 }));
   }
   store.ingest(structuredClone(events));
   await store.flush();
@@ -70,6 +70,9 @@ test('BubbleUp ranks the field that explains slow requests first, with shares an
   const tvd = ['eu', 'us', 'ap'].reduce((a, v) => a + Math.abs(share(sel, v) - share(base, v)), 0) / 2;
   assert.ok(Math.abs(b.dimensions[0].score - tvd) < 1e-12);
   assert.ok(b.dimensions.find((d) => d.field === 'app.noise')!.score < 0.1);
+  const session = b.dimensions.find((d) => d.field === 'app.session')!;
+  assert.equal(session.cardinality, new Set(events.map((e) => e['app.session'])).size);
+  assert.ok(session.score < 0.2, `400 rare values, independent of the selection, score low once the tail is merged (${session.score})`);
   assert.ok(b.skipped.some((s) => s.field === 'request.id'), 'ids are skipped, not ranked');
   assert.ok(!b.dimensions.some((d) => d.field === 'duration_ms'), 'the selection field itself is left out');
   const numeric = await store.query({ calculations: ['COUNT'], time_range: 3600 });

@@ -11,10 +11,14 @@ import { startProxyNode } from '../../src/runtime/proxy-node.ts';
 import { followTableStream } from '../../src/runtime/table-stream.ts';
 import { createEventShipper } from '../../src/runtime/event-shipper.ts';
 import { readTableFile } from '../../src/runtime/table-file.ts';
-import { tableEvent } from '../../src/control/stream.ts';
+import { request } from 'undici';
+import { createTableStreamRoutes, tableEvent } from '../../src/control/stream.ts';
+import { ControlPlane } from '../../src/control/plane.ts';
+import { createControlServer, listenOn } from '../../src/control/server.ts';
+import { openSqliteStore } from '../../src/store/sqlite.ts';
 import type { WideEvent } from '../../src/events/schema.ts';
 import type { RoutingTable } from '../../src/proxy/table.ts';
-import { backend, echo } from '../proxy/helpers.ts';
+import { backend, config, echo } from '../proxy/helpers.ts';
 import { api, configDir, eventually, via } from './helpers.ts';
 
 const ADMIN = 'admin-token-for-scale-tests';
@@ -145,4 +149,30 @@ test('the event shipper retries through 503 and 429, keeps order, and drops and 
   assert.deepEqual([down.stats().queued, down.stats().dropped], [5, 3]);
   await down.close(50);
   assert.deepEqual([down.stats().queued, down.stats().dropped, down.stats().shipped], [0, 8, 0]);
+});
+
+test('the stream route: the current table first, a heartbeat comment, nothing resent for a Last-Event-ID it already has', async (t) => {
+  const dir = configDir(t, 'http://127.0.0.1:1', 'http://127.0.0.1:2');
+  const store = openSqliteStore(join(dir, 'state.db'));
+  t.after(() => store.close());
+  const plane = await ControlPlane.create(config({ services: { shop: { match: { pathPrefix: '/' }, versions: { stable: 'http://127.0.0.1:1', canary: 'http://127.0.0.1:2' } } } }).config, store);
+  const stop = new AbortController();
+  const server = createControlServer({ routes: createTableStreamRoutes(plane, { heartbeatMs: 20, signal: stop.signal }), tokens: () => [{ token: 'r', principal: { scope: 'read', name: 'r' } }] });
+  const { port } = await listenOn(server, 0, '127.0.0.1');
+  t.after(() => { stop.abort(); server.closeAllConnections(); server.close(); });
+  const read = async (headers: Record<string, string>) => {
+    const res = await request(`http://127.0.0.1:${port}/api/v1/routing-table/stream`, { headers: { authorization: 'Bearer r', ...headers } });
+    assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+    let text = '';
+    for await (const chunk of res.body) {
+      text += String(chunk);
+      if (text.includes(': heartbeat')) break;
+    }
+    res.body.destroy();
+    return text;
+  };
+  const fresh = await read({});
+  assert.ok(fresh.indexOf(`id: ${plane.table.version}\nevent: table\n`) < fresh.indexOf(': heartbeat'), 'the table comes first');
+  const caughtUp = await read({ 'last-event-id': String(plane.table.version) });
+  assert.ok(!caughtUp.includes('event: table'), 'a client that has the version is not sent it again');
 });

@@ -141,7 +141,7 @@ export async function bubbleUp(store: EventStore, input: unknown): Promise<Bubbl
   // fields and id-like fields then cost nothing more.
   const stats = fields.length === 0 ? {} : (await store.sql(`SELECT ${fields.map((f, i) => {
     const col = quoteIdent(f.name);
-    return `count(${col}) AS n${i}, approx_count_distinct(${col}) AS d${i}${isNumeric(f) ? `, min(${col})::DOUBLE AS lo${i}, max(${col})::DOUBLE AS hi${i}` : ''}`;
+    return `count(${col}) AS n${i}, ${isNumeric(f) ? `min(${col})::DOUBLE AS lo${i}, max(${col})::DOUBLE AS hi${i}` : `approx_count_distinct(${col}) AS d${i}`}`;
   }).join(', ')} FROM ${EVENTS_TABLE} WHERE ${where}`, whereParams))[0];
   const frac = (x: string) => `${x} / ${S}::DOUBLE`;
   const shareDiff = `abs(${frac('s')} - b / ${B}::DOUBLE)`;

@@ -142,3 +142,73 @@ end
   if (!m) throw new Error(`wrk printed no result:\n${out}`);
   return { rps: Number(m[1]), p50: Number(m[2]), p99: Number(m[3]), errors: Number(m[4]) + Number(m[5]) };
 }
+
+/** nginx as the peer for shadow traffic: `mirror` of every request to the second backend, keepalive upstreams. */
+export async function nginxMirror(core: number, primary: number, shadow: number): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const conf = join(WORK, 'mirror.conf');
+  writeFileSync(conf, `worker_processes 1; daemon off; pid ${WORK}/mirror.pid; error_log stderr crit;
+events { worker_connections 8192; }
+http { access_log ${WORK}/nginx-mirror.log combined buffer=64k flush=1s; keepalive_requests 1000000;
+  upstream stable { server 127.0.0.1:${primary}; keepalive 128; }
+  upstream shadow { server 127.0.0.1:${shadow}; keepalive 128; }
+  server { listen 127.0.0.1:${port};
+    location / { mirror /mirror; mirror_request_body on; proxy_pass http://stable; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /mirror { internal; proxy_pass http://shadow$request_uri; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}`);
+  const proc = pinned(core, 'nginx', ['-c', conf, '-p', WORK, '-e', 'stderr']);
+  await waitPort(port);
+  return { port, proc };
+}
+
+/** A misbehaving upstream for isolation benchmarks: `hang` (never answers), `reset` (closes at once), `late` (answers after 10 s). */
+export async function badUpstream(core: number, mode: 'hang' | 'reset' | 'late'): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const code = `import { createServer } from 'node:http';
+createServer((req, res) => {
+  if (${JSON.stringify(mode)} === 'hang') return;
+  if (${JSON.stringify(mode)} === 'reset') return req.socket.destroy();
+  const t = setTimeout(() => res.end('late'), 10000); res.on('close', () => clearTimeout(t));
+}).listen(${port}, '127.0.0.1');`;
+  const proc = pinned(core, process.execPath, ['--input-type=module', '-e', code]);
+  await waitPort(port);
+  return { port, proc };
+}
+
+/**
+ * An open-loop client at a fixed rate (requests sent on schedule whether or not earlier ones finished),
+ * latency measured from the scheduled send time (no coordinated omission). Latencies in ms.
+ */
+export async function openLoop(port: number, rate: number, seconds: number, connections = 64): Promise<{ p50: number; p99: number; sent: number; failed: number; non2xx: number }> {
+  const { Pool } = await import('undici');
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections });
+  const lat: number[] = [];
+  let failed = 0;
+  let non2xx = 0;
+  let sent = 0;
+  const start = performance.now();
+  const total = Math.round(rate * seconds);
+  const inflight: Promise<void>[] = [];
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+      while (sent < due) {
+        const scheduled = start + (sent / rate) * 1000;
+        sent++;
+        inflight.push(pool.request({ path: '/api/products', method: 'GET', headers: { 'x-user-id': `user-${sent % 100000}` } }).then(async (r) => {
+          await r.body.dump();
+          if (r.statusCode >= 300) non2xx++;
+          lat.push(performance.now() - scheduled);
+        }, () => { failed++; }));
+      }
+      if (sent >= total) resolve();
+      else setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent, failed, non2xx };
+}

@@ -157,7 +157,8 @@ test('isolation: a hanging, resetting, slow, or huge-body shadow costs the user 
     assert.ok(results.every(([s, n]) => s === 200 && n === 'stable'), `${kind}: every user request succeeded`);
     const c = proxy.stats().taps.shadow.get('shop')!.counters;
     await until(() => c.inflight === 0, `${kind}: copies ended`);
-    assert.equal(c.sent + c.dropped.concurrency, 40);
+    assert.equal(c.sent + Object.values(c.dropped).reduce((a, n) => a + n, 0) - c.dropped.slow, 40, `${kind}: every copy sent or dropped`);
+    if (kind === 'resetting') assert.ok(c.dropped.unhealthy > 0, 'a resetting shadow pauses the copies');
     assert.equal(events.filter((e) => e['weir.traffic'] === 'live' && e['http.response.status_code'] !== 200).length, 0);
     if (kind !== 'huge') assert.equal(c.failed, c.sent, `${kind}: every copy counted as failed`);
   }

@@ -5,7 +5,7 @@
  */
 
 /** Why a copy was not made. */
-export type DropReason = 'concurrency' | 'rate' | 'body' | 'slow' | 'unsafe-method';
+export type DropReason = 'concurrency' | 'rate' | 'body' | 'slow' | 'unsafe-method' | 'unhealthy';
 
 /** Counters of one copy stream (a service's shadow, or its compare), outliving routing tables. */
 export interface CopyCounters {
@@ -24,7 +24,7 @@ export interface CopyCounters {
 }
 
 export function newCounters(): CopyCounters {
-  return { sampled: 0, sent: 0, completed: 0, failed: 0, inflight: 0, dropped: { concurrency: 0, rate: 0, body: 0, slow: 0, 'unsafe-method': 0 } };
+  return { sampled: 0, sent: 0, completed: 0, failed: 0, inflight: 0, dropped: { concurrency: 0, rate: 0, body: 0, slow: 0, 'unsafe-method': 0, unhealthy: 0 } };
 }
 
 /** A token bucket: `rate` tokens per second, at most `burst` saved. Mutable state, pure transitions. */
@@ -95,3 +95,36 @@ export function releaseCopy(c: CopyCounters, ok: boolean): void {
 export function sampled(percent: number, random: () => number): boolean {
   return percent >= 100 || (percent > 0 && random() * 100 < percent);
 }
+
+/**
+ * Passive health of a copy target: after `threshold` failed copies in a row, copies pause for
+ * `cooldownMs` (dropped as `unhealthy`), so a shadow that resets every connection does not cost a
+ * connect and an error per request. Mutable state, pure transitions.
+ */
+export interface CopyHealth {
+  failures: number;
+  until: number;
+}
+
+export const COPY_HEALTH = { threshold: 5, cooldownMs: 1_000 } as const;
+
+/**
+ * True while copies are paused.
+ * @example const h = { failures: 0, until: 0 }; for (let i = 0; i < 5; i++) copyOutcome(h, false, 0); copyPaused(h, 500) // → true
+ */
+export function copyPaused(h: CopyHealth, nowMs: number): boolean {
+  return h.until > nowMs;
+}
+
+/** Records a copy's outcome; the threshold-th failure in a row pauses copies for the cool-down. */
+export function copyOutcome(h: CopyHealth, ok: boolean, nowMs: number, threshold: number = COPY_HEALTH.threshold, cooldownMs: number = COPY_HEALTH.cooldownMs): void {
+  if (ok) {
+    h.failures = 0;
+    return;
+  }
+  if (++h.failures >= threshold) {
+    h.failures = 0;
+    h.until = nowMs + cooldownMs;
+  }
+}
+

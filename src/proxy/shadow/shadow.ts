@@ -3,8 +3,8 @@ import type { ServiceRoute } from '../table.ts';
 import type { TapExchange, TapHost } from '../taps-types.ts';
 import { compileMatch, matches, UNSAFE_METHODS } from '../zod-units.ts';
 import type { CompiledMatch } from '../zod-units.ts';
-import { admitCopy, newCounters, releaseCopy, sampled } from './gate.ts';
-import type { CopyCounters, TokenBucket } from './gate.ts';
+import { admitCopy, copyOutcome, copyPaused, newCounters, releaseCopy, sampled } from './gate.ts';
+import type { CopyCounters, CopyHealth, TokenBucket } from './gate.ts';
 import { BodyTee, sendCopy } from './copy.ts';
 import type { CopyPools, CopyResult, CopyTarget } from './copy.ts';
 import type { ShadowRoute } from './config.ts';
@@ -13,10 +13,11 @@ import type { ShadowRoute } from './config.ts';
 export interface ShadowState {
   counters: CopyCounters;
   bucket: TokenBucket;
+  health: CopyHealth;
 }
 
 export function newShadowState(): ShadowState {
-  return { counters: newCounters(), bucket: { tokens: 0, at: 0 } };
+  return { counters: newCounters(), bucket: { tokens: 0, at: 0 }, health: { failures: 0, until: 0 } };
 }
 
 /** A service's shadow, compiled once per routing table. */
@@ -106,7 +107,13 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
     c.dropped.body++;
     return note('dropped:body');
   }
-  const refused = admitCopy(c, sh.state.bucket, r, host.now());
+  const now = host.now();
+  if (copyPaused(sh.state.health, now)) {
+    c.sampled++;
+    c.dropped.unhealthy++;
+    return note('dropped:unhealthy');
+  }
+  const refused = admitCopy(c, sh.state.bucket, r, now);
   if (refused !== null) return note(`dropped:${refused}`);
   note('sent');
   let body = null;
@@ -120,6 +127,8 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
   sendCopy(target, { path: url, method, headers: shadowHeaders(ex.headers, r), body }, 0, r.timeoutMs, (res: CopyResult) => {
     releaseCopy(c, res.error === undefined);
     if (res.error === 'SHADOW_TIMEOUT') c.dropped.slow++;
+    // Connection failures and resets pause the copies for a moment; a slow answer does not (the caps bound it).
+    if (res.error !== 'SHADOW_TIMEOUT') copyOutcome(sh.state.health, res.error === undefined, host.now());
     const event: WideEvent = {
       timestamp: startedAt,
       'request.id': ex.requestId,

@@ -1,0 +1,110 @@
+// Shadow traffic and tap compare, measured in one run:
+//   1. throughput with 100% of requests mirrored: Weir (`shadow:`) next to nginx (`mirror`), wrk, closed loop;
+//   2. the user's latency at a fixed rate (open loop) with shadow + tap compare on versus off;
+//   3. the same with the shadow upstream hanging, resetting, or answering 10 s late: user errors and p99.
+// wrk and the open-loop client run on core 0; proxies, nginx backends and the bad upstreams share core 1.
+// Rounds are interleaved so drift on the machine hits every target alike.
+//
+//   node bench/shadow.ts                      # defaults: 3 rounds × 5 s
+//   ROUNDS=5 SECONDS=8 node bench/shadow.ts
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, openLoop, pinned, waitPort, wrk } from './lib/peers.ts';
+import type { WrkResult } from './lib/peers.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECONDS = Number(process.env.SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+const ROOT = join(import.meta.dirname, '..');
+
+for (const b of ['nginx', 'wrk', 'taskset']) need(b);
+execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+
+const backends = await nginxBackends(1);
+const [b1, b2] = backends.ports;
+const procs: ChildProcess[] = [backends.proc];
+const mirror = await nginxMirror(1, b1, b2);
+procs.push(mirror.proc);
+const bad = { hang: await badUpstream(1, 'hang'), reset: await badUpstream(1, 'reset'), late: await badUpstream(1, 'late') };
+procs.push(bad.hang.proc, bad.reset.proc, bad.late.proc);
+
+/** Starts `weir up` with one service; `shadowTo` and `compare` switch the capabilities on. */
+async function weir(name: string, shadowTo: number | null, compare: boolean): Promise<number> {
+  const port = await freePort();
+  const control = await freePort();
+  const next = shadowTo ?? b2;
+  const yaml = `proxy: { listen: 127.0.0.1:${port} }
+control: { listen: 127.0.0.1:${control} }
+dataDir: ${WORK}/weir-${name}
+services:
+  shop:
+    match: { pathPrefix: / }
+    versions: { stable: http://127.0.0.1:${b1}, stable2: http://127.0.0.1:${b1}, next: http://127.0.0.1:${next} }
+    weights: { stable: 100 }
+${shadowTo === null ? '' : `    shadow: { version: next, percent: 100, maxConcurrent: 256, timeout: 2s }\n`}${compare ? `    compare: { candidate: next, secondary: stable2, sampleRate: 0.05, maxConcurrent: 16, timeout: 2s }\n` : ''}`;
+  const file = join(WORK, `weir-${name}.yaml`);
+  writeFileSync(file, yaml);
+  procs.push(pinned(1, process.execPath, [join(ROOT, 'bin/weir.ts'), 'up', '-c', file, '--no-watch'], { WEIR_ADMIN_TOKEN: 'bench-token' }));
+  await waitPort(port);
+  return port;
+}
+
+const ports = {
+  'weir (no shadow)': await weir('off', null, false),
+  'weir shadow 100%': await weir('shadow', b2, false),
+  'weir shadow+compare': await weir('both', b2, true),
+  'shadow hangs': await weir('hang', bad.hang.port, true),
+  'shadow resets': await weir('reset', bad.reset.port, true),
+  'shadow 10 s late': await weir('late', bad.late.port, true),
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+console.log(`shadow benchmark: ${ROUNDS} rounds × ${SECONDS}s, wrk -c${CONNECTIONS} and the open-loop client on core 0, proxies + upstreams on core 1, Node ${process.version}`);
+// 1. Throughput with every request mirrored.
+const tput: Array<[string, number]> = [['nginx mirror 100%', mirror.port], ['weir shadow 100%', ports['weir shadow 100%']], ['weir (no shadow)', ports['weir (no shadow)']]];
+for (const [, port] of tput) await wrk(0, port, 2, CONNECTIONS);
+const rps = new Map<string, WrkResult[]>(tput.map(([n]) => [n, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [n, port] of tput) {
+    const res = await wrk(0, port, SECONDS, CONNECTIONS);
+    rps.get(n)!.push(res);
+    console.log(`  round ${r + 1} ${n.padEnd(20)} ${Math.round(res.rps)} rps  p99 ${res.p99.toFixed(2)} ms${res.errors ? `  errors ${res.errors}` : ''}`);
+  }
+}
+const rpsOf = (n: string) => median(rps.get(n)!.map((x) => x.rps));
+
+// 2 and 3. User latency at a fixed rate: a third of Weir's unshadowed maximum.
+const rate = Math.round(Number(process.env.RATE ?? rpsOf('weir (no shadow)') / 3));
+const latNames = ['weir (no shadow)', 'weir shadow+compare', 'shadow hangs', 'shadow resets', 'shadow 10 s late'] as const;
+const lat = new Map<string, Array<Awaited<ReturnType<typeof openLoop>>>>(latNames.map((n) => [n, []]));
+console.log(`\nuser latency at ${rate} req/s (open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
+for (const n of latNames) await openLoop(ports[n], rate, 1); // warm-up
+for (let r = 0; r < ROUNDS; r++) {
+  for (const n of latNames) {
+    const x = await openLoop(ports[n], rate, SECONDS);
+    lat.get(n)!.push(x);
+    console.log(`  round ${r + 1} ${n.padEnd(20)} p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms${x.failed + x.non2xx ? `  user errors ${x.failed + x.non2xx}` : ''}`);
+  }
+}
+
+const off = lat.get('weir (no shadow)')!;
+const offP99 = median(off.map((x) => x.p99));
+console.log('\nsummary (medians of rounds)');
+console.log(`  ${'target'.padEnd(22)} ${'rps'.padStart(8)} ${'user p50'.padStart(9)} ${'user p99'.padStart(9)} ${'p99 ÷ off'.padStart(10)} ${'user errors'.padStart(12)}`);
+for (const [n] of tput) console.log(`  ${n.padEnd(22)} ${Math.round(rpsOf(n)).toString().padStart(8)}`);
+for (const n of latNames) {
+  const xs = lat.get(n)!;
+  const p99 = median(xs.map((x) => x.p99));
+  const errs = xs.reduce((a, x) => a + x.failed + x.non2xx, 0);
+  console.log(`  ${n.padEnd(22)} ${''.padStart(8)} ${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)} ${p99.toFixed(3).padStart(9)} ${(p99 / offP99).toFixed(2).padStart(10)} ${String(errs).padStart(12)}`);
+}
+console.log(`\n  weir shadow 100% ÷ nginx mirror 100%   ${(rpsOf('weir shadow 100%') / rpsOf('nginx mirror 100%')).toFixed(2)}×   (target ≥ 2)`);
+console.log(`  user p99, shadow+compare ÷ off          ${(median(lat.get('weir shadow+compare')!.map((x) => x.p99)) / offP99).toFixed(2)}×   (target ≤ 1.1)`);
+for (const n of ['shadow hangs', 'shadow resets', 'shadow 10 s late'] as const) {
+  const xs = lat.get(n)!;
+  console.log(`  ${`user p99, ${n} ÷ off`.padEnd(40)} ${(median(xs.map((x) => x.p99)) / offP99).toFixed(2)}×   user errors ${xs.reduce((a, x) => a + x.failed + x.non2xx, 0)}   (targets ≤ 1.1, 0)`);
+}
+await Promise.all(procs.map((p) => kill(p)));
+process.exit(0);

@@ -18,6 +18,8 @@ export interface AnalysisRequest {
   to: number;
   traffic: 'live' | 'test';
   canaryShare: number;
+  /** The run that would complete the step: the fixed-horizon comparison runs only then. */
+  final?: boolean;
   settings: JudgeSettings;
   sequential: SequentialCanaryState;
 }
@@ -83,7 +85,7 @@ export function createAnalyzer(o: { events: () => EventsLike | undefined }): Ana
           external[m.name] = { canary: null, error: (e as Error).message };
         }
       }
-      const v = judgeRun({ traffic: req.traffic, canaryShare: req.canaryShare, canary, baseline, external, newErrors, sequential: req.sequential }, req.settings);
+      const v = judgeRun({ traffic: req.traffic, canaryShare: req.canaryShare, compare: req.final ?? true, canary, baseline, external, newErrors, sequential: req.sequential }, req.settings);
       const run: AnalysisRun = {
         id: req.runId, rolloutId: req.rolloutId, service: req.service, step: req.step, baseline: req.baseline, canary: req.canary,
         traffic: req.traffic, window: { from: req.from, to: req.to },

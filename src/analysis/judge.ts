@@ -18,6 +18,12 @@ export interface JudgeInput {
   traffic: 'live' | 'test';
   /** The canary's share of the two versions' traffic (its weight / 100). */
   canaryShare: number;
+  /**
+   * Run the Kayenta-style comparison (default true). The controller asks for it only on the run that
+   * would complete a step: re-running a fixed-horizon test on growing data inflates false alarms
+   * (docs/statistics.md); the sequential test runs every time.
+   */
+  compare?: boolean;
   canary: VersionData;
   /** Absent for test traffic (a blue/green preview): only the canary receives it. */
   baseline?: VersionData;
@@ -88,7 +94,7 @@ export function judgeRun(input: JudgeInput, settings: JudgeSettings): Verdict {
     if (t.phase === 'Failed' && (enough || m.prometheus || m.webhook)) fails.push(`${m.name} ${t.reason}`);
     else if (t.phase === 'Failed') inconclusive.push(`${m.name} ${t.reason} (too few samples to fail)`);
     else if (t.phase === 'Inconclusive') inconclusive.push(`${m.name}: no data`);
-    if (live && baseline && m.builtin && settings.judge.compare === 'baseline' && m.compare !== false) {
+    if (live && baseline && m.builtin && input.compare !== false && settings.judge.compare === 'baseline' && m.compare !== false) {
       const isLatency = m.builtin.startsWith('request-duration');
       compareInputs.push({
         name: m.name,

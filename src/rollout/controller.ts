@@ -249,7 +249,7 @@ export class RolloutController {
     if (a.type === 'runAnalysis') {
       const { run, sequential } = await this.#o.analyzer.run({
         runId: a.runId, rolloutId: s.id, service, step: a.step, baseline: s.stable, canary: s.canary, from: a.from, to: a.to,
-        traffic: a.traffic, canaryShare: a.canaryShare, settings: s.spec.analysis, sequential: s.analysis?.sequential ?? { errorsPValue: 1, latencyPValue: 1, srmPValue: 1, keyPValues: {} },
+        traffic: a.traffic, canaryShare: a.canaryShare, final: a.final, settings: s.spec.analysis, sequential: s.analysis?.sequential ?? { errorsPValue: 1, latencyPValue: 1, srmPValue: 1, keyPValues: {} },
       });
       await this.#o.store.appendAnalysisRun(service, run);
       this.#o.log?.(`weir: analysis ${run.id}: ${run.phase} — ${run.summary}`);

@@ -208,7 +208,7 @@ class Machine {
       const total = s.weight + (100 - s.weight);
       this.actions.push({
         type: 'runAnalysis', runId: `${s.id}/${s.step}/${n}`, step: s.step, from: s.stepStartedAt, to: this.now,
-        traffic: step.traffic, canaryShare: s.weight / total,
+        traffic: step.traffic, canaryShare: s.weight / total, final: s.analysis.successes + 1 >= step.count,
       });
     } else if (s.blockedBy || s.gateCheckedAt !== undefined) {
       this.advance();

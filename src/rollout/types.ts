@@ -98,7 +98,7 @@ export type RolloutEvent =
  * (`weightsOf`) and are written in the same transaction as it.
  */
 export type RolloutAction =
-  | { type: 'runAnalysis'; runId: string; step: number; from: number; to: number; traffic: 'live' | 'test'; canaryShare: number }
+  | { type: 'runAnalysis'; runId: string; step: number; from: number; to: number; traffic: 'live' | 'test'; canaryShare: number; final: boolean }
   | { type: 'checkGates'; step: number }
   | { type: 'notify'; event: string; message: string };
 

@@ -20,8 +20,9 @@ export interface RolloutView {
   runs: AnalysisRun[];
 }
 
-const n = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(digits)).toString());
-const p = (v: number): string => (v < 1e-4 ? v.toExponential(1) : n(v, 2));
+const n = (v: number | null | undefined, digits = 3): string => (typeof v !== 'number' || Number.isNaN(v) ? 'n/a' : Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(digits)).toString());
+const pct = (v: number | null | undefined): string => (typeof v === 'number' ? n(100 * v) : 'n/a');
+const p = (v: number | null | undefined): string => (typeof v !== 'number' || Number.isNaN(v) ? 'n/a' : v < 1e-4 ? v.toExponential(1) : n(v, 2));
 
 function stepText(s: Step): string {
   if (s.kind === 'setWeight') return `setWeight ${s.weight}`;
@@ -41,10 +42,10 @@ export function formatRun(r: AnalysisRun): string {
   if (r.judge) lines.push(`      judge          score ${r.judge.score} → ${r.judge.verdict}${r.judge.reason ? ` (${r.judge.reason})` : ''}`);
   const s = r.sequential;
   if (s) {
-    lines.push(`      sequential     ${s.decision}: errors p=${p(s.errors.pValue)} (canary has ${n(100 * s.errors.canaryShareOfErrors)}% of errors for ${n(100 * s.errors.expectedShare)}% of traffic, rate ratio ${n(s.errors.rateRatio)})${s.latency ? `; latency ratio ${n(s.latency.ratio)} [${n(s.latency.ratioLower)}, ${n(s.latency.ratioUpper)}] p=${p(s.latency.pValue)}` : ''}; SRM p=${p(s.srm.pValue)}`);
-    for (const k of s.errorKeys.filter((x) => x.failed)) lines.push(`      errors on ${k.key}: p=${p(k.pValue)}, canary has ${n(100 * k.canaryShareOfErrors)}% of them`);
+    lines.push(`      sequential     ${s.decision}: errors p=${p(s.errors.pValue)} (canary has ${pct(s.errors.canaryShareOfErrors)}% of errors for ${pct(s.errors.expectedShare)}% of traffic, rate ratio ${n(s.errors.rateRatio)})${s.latency ? `; latency ratio ${n(s.latency.ratio)} [${n(s.latency.ratioLower)}, ${n(s.latency.ratioUpper)}] p=${p(s.latency.pValue)}` : ''}; SRM p=${p(s.srm.pValue)}`);
+    for (const k of s.errorKeys.filter((x) => x.failed)) lines.push(`      errors on ${k.key}: p=${p(k.pValue)}, canary has ${pct(k.canaryShareOfErrors)}% of them`);
   }
-  for (const e of r.newErrors ?? []) lines.push(`      new error      ${e.title} (${e.count}×, ${n(100 * e.rate)}% of canary requests)`);
+  for (const e of r.newErrors ?? []) lines.push(`      new error      ${e.title} (${e.count}×, ${pct(e.rate)}% of canary requests)`);
   return lines.join('\n');
 }
 

@@ -76,8 +76,14 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
     backoff: { baseMs: 250, maxMs: 5000 },
     current: () => table?.version ?? -1,
     onTable(t) {
+      try {
+        proxy?.setTable(t);
+      } catch (e) {
+        // A table this proxy cannot use (e.g. from a newer control plane) is refused; the last one keeps serving.
+        log(`weir proxy: refused table ${t.version}: ${(e as Error).message}`);
+        return;
+      }
       table = t;
-      proxy?.setTable(t);
       log(`weir proxy: table ${t.version} from the control plane`);
       save(t);
     },

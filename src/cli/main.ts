@@ -1,23 +1,37 @@
 import { WeirError } from '../errors.ts';
 import { EXIT, UsageError } from './command.ts';
 import type { CliIO, Command } from './command.ts';
-import { upCommand } from './commands/up.ts';
-import { validateCommand } from './commands/validate.ts';
-import { servicesCommand, weightsCommand } from './commands/services.ts';
-import { demoCommand } from './commands/demo.ts';
-import { compareCommand } from './commands/compare.ts';
-import { drillCommand } from './commands/drill.ts';
-import { rolloutCommand } from './commands/rollout.ts';
-import { haltCommand, unhaltCommand } from './commands/halt.ts';
-import { auditCommand } from './commands/audit.ts';
-import { serverCommand } from './commands/server.ts';
-import { proxyCommand } from './commands/proxy.ts';
-import { tokensCommand } from './commands/tokens.ts';
 
 export const VERSION = '0.1.0';
 
-/** Every sub-command, in the order `weir --help` lists them. */
-export const COMMANDS: Command[] = [upCommand, demoCommand, validateCommand, servicesCommand, weightsCommand, compareCommand, rolloutCommand, haltCommand, unhaltCommand, auditCommand, serverCommand, proxyCommand, tokensCommand, drillCommand];
+/**
+ * The sub-commands, in the order `weir --help` lists them. Each module is imported only when its
+ * command runs, so `weir --help` and small commands start fast (no DuckDB, pg, … loaded).
+ * test/cli/registry.test.ts checks that every summary here matches its module's.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'up', summary: 'Run everything in one process: proxy, control API, state and events', load: async () => (await import('./commands/up.ts')).upCommand },
+  { name: 'demo', summary: 'Start two versions of a sample shop, Weir in front, and live traffic', load: async () => (await import('./commands/demo.ts')).demoCommand },
+  { name: 'validate', summary: 'Check a weir.yaml and report every problem at once', load: async () => (await import('./commands/validate.ts')).validateCommand },
+  { name: 'services', summary: 'Show services, their versions, weights and live counts', load: async () => (await import('./commands/services.ts')).servicesCommand },
+  { name: 'weights', summary: 'Set a service\'s weights: weir weights shop stable=75 canary=25', load: async () => (await import('./commands/services.ts')).weightsCommand },
+  { name: 'rollout', summary: 'Canary and blue/green rollouts: start, status, promote, pause, resume, abort, retry', load: async () => (await import('./commands/rollout.ts')).rolloutCommand },
+  { name: 'halt', summary: 'Emergency stop: every service back to its stable version, rollouts frozen', load: async () => (await import('./commands/halt.ts')).haltCommand },
+  { name: 'unhalt', summary: 'Lift a halt: rollouts may start and move again', load: async () => (await import('./commands/halt.ts')).unhaltCommand },
+  { name: 'query', summary: 'Query wide events: weir query --calc "P99(duration_ms)" --by version --last 15m', load: async () => (await import('./commands/query.ts')).queryCommand },
+  { name: 'compare', summary: 'Tap compare offline: send requests to primary, secondary and candidate, report real differences', load: async () => (await import('./commands/compare.ts')).compareCommand },
+  { name: 'drill', summary: 'Run a fault-injection drill: weir drill run drill.yaml', load: async () => (await import('./commands/drill.ts')).drillCommand },
+  { name: 'audit', summary: 'The audit log: every change to traffic, rollouts and config, who and why', load: async () => (await import('./commands/audit.ts')).auditCommand },
+  { name: 'server', summary: 'Run the control plane alone (API, controllers, state); replicas share PostgreSQL', load: async () => (await import('./commands/server.ts')).serverCommand },
+  { name: 'proxy', summary: 'Run the proxy alone, following a control plane\'s routing-table stream', load: async () => (await import('./commands/proxy.ts')).proxyCommand },
+  { name: 'tokens', summary: 'Create, list and delete API tokens (admin, operator, read)', load: async () => (await import('./commands/tokens.ts')).tokensCommand },
+];
 
 function globalHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -51,11 +65,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout(`weir ${VERSION}\n`);
     return EXIT.OK;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr(`weir: unknown command "${name}". Run 'weir --help' for the list.\n`);
     return EXIT.USAGE;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(`${cmd.help}\n`);
     return EXIT.OK;

@@ -117,9 +117,10 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
   if (refused !== null) return note(`dropped:${refused}`);
   note('sent');
   let body = null;
+  let overCap = false;
   if (!ex.bodyless) {
     const tee = teeOf(ex);
-    if (tee) body = tee.outlet(r.maxBodyBytes, () => { c.dropped.body++; note('dropped:body'); });
+    if (tee) body = tee.outlet(r.maxBodyBytes, () => { overCap = true; c.dropped.body++; note('dropped:body'); });
   }
   const target = sh.targets[sh.cursor.n++ % sh.targets.length];
   const startedAt = ex.startedAt;
@@ -128,7 +129,7 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
     releaseCopy(c, res.error === undefined);
     if (res.error === 'SHADOW_TIMEOUT') c.dropped.slow++;
     // Connection failures and resets pause the copies for a moment; a slow answer does not (the caps bound it).
-    if (res.error !== 'SHADOW_TIMEOUT') copyOutcome(sh.state.health, res.error === undefined, host.now());
+    if (res.error !== 'SHADOW_TIMEOUT' && !overCap) copyOutcome(sh.state.health, res.error === undefined, host.now());
     const event: WideEvent = {
       timestamp: startedAt,
       'request.id': ex.requestId,

@@ -102,6 +102,7 @@ export async function calculation(store: EventsLike, w: VersionWindow, calc: str
       { column: 'service.name', op: '=', value: w.service },
       { column: 'service.version', op: '=', value: w.version },
       { column: 'weir.traffic', op: '=', value: w.traffic },
+      ...(w.traffic === 'live' ? [{ column: 'weir.decision', op: 'in', value: ['weight', 'random'] }] : []),
       ...filters,
     ],
     start_time: Math.floor(w.from / 1000),

@@ -75,6 +75,7 @@ export class RolloutController {
 
   /** Starts a rollout of `canary` on `service` after the pre-rollout and confirm-rollout webhooks agree. */
   async start(service: string, canary: string, actor: string): Promise<RolloutState> {
+    await this.#loadHalt();
     const cfg = this.#o.config();
     const svc = cfg.services[service];
     if (!svc) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
@@ -103,6 +104,12 @@ export class RolloutController {
 
   /** Applies a person's event (promote, pause, resume, abort, retry) to a service's rollout. */
   async act(service: string, event: Exclude<RolloutEvent, { type: 'tick' | 'analysis' | 'gate' }>): Promise<RolloutState> {
+    await this.#loadHalt();
+    const cur = await this.get(service);
+    if (cur && isFinal(cur.state.phase) && event.type !== 'retry' && event.type !== 'abort') {
+      throw new WeirError('CONFLICT', `the rollout of ${service} already ${cur.state.phase === 'Succeeded' ? 'succeeded' : `ended (${cur.state.phase}); weir rollout retry ${service} starts it again`}`);
+    }
+    if (cur?.state.phase === 'Succeeded' && event.type === 'retry') throw new WeirError('CONFLICT', `the rollout of ${service} succeeded; start a new one with weir rollout start`);
     if (this.halted && (event.type === 'promote' || event.type === 'resume' || event.type === 'retry')) {
       throw new WeirError('HALTED', `Weir is halted (${this.halted.reason ?? 'no reason given'}); run weir unhalt first`);
     }
@@ -121,7 +128,14 @@ export class RolloutController {
           this.#halt = r.state as HaltState;
           continue;
         }
-        if (!isFinal((r.state as RolloutState).phase)) await this.#apply(r.service, { type: 'tick' }, 'controller');
+        const state = r.state as RolloutState;
+        if (isFinal(state.phase)) continue;
+        const versions = this.#o.config().services[r.service]?.versions;
+        if (!versions || !(state.canary in versions) || !(state.stable in versions)) {
+          await this.#apply(r.service, { type: 'abort', actor: 'controller', reason: `${r.service}, ${state.canary} or ${state.stable} is no longer in the config` }, 'controller');
+        } else {
+          await this.#apply(r.service, { type: 'tick' }, 'controller');
+        }
       }
     } catch (e) {
       this.#o.log?.(`weir: rollout controller: ${(e as Error).message}`);
@@ -154,6 +168,12 @@ export class RolloutController {
   /** Resolves when no analysis run or gate check is in flight (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Re-reads the halt switch: another replica may have set it. */
+  async #loadHalt(): Promise<void> {
+    const r = await this.#o.store.getRollout(HALT_KEY);
+    if (r) this.#halt = r.state as HaltState;
   }
 
   async #setHalt(h: HaltState, action: string): Promise<void> {

@@ -34,6 +34,11 @@ test('weir rollout start/status/promote/abort/retry, weir halt/unhalt and weir a
   const aborted = await cli('rollout', 'abort', 'shop', '--reason', 'not today');
   assert.match(aborted.out, /Aborted.*stable=100% canary=0%/);
   assert.match(aborted.out, /not today/);
+  const watched = await cli('rollout', 'status', 'shop', '--watch');
+  assert.equal(watched.code, 1, 'watch exits 1 for a rollout that did not succeed');
+  assert.match(watched.out, /Aborted/);
+  const late = await cli('rollout', 'promote', 'shop');
+  assert.match(late.err, /CONFLICT: the rollout of shop already ended \(Aborted\); weir rollout retry shop starts it again/);
   assert.match((await cli('rollout', 'retry', 'shop')).out, /Paused \(step\), step 1\/4, stable=80% canary=20%/);
   assert.match((await cli('halt', '--reason', 'incident')).out, /halted: shop back on their stable versions/);
   assert.match((await cli('rollout', 'list')).out, /^HALTED/);

@@ -1,4 +1,6 @@
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { createProxy } from '../proxy/server.ts';
 import type { Proxy, ProxyOptions } from '../proxy/server.ts';
 import type { RoutingTable } from '../proxy/table.ts';
@@ -17,6 +19,8 @@ export interface ProxyNodeOptions {
   token: string;
   /** host:port to serve traffic on. */
   listen: string;
+  /** host:port for `GET /healthz` and `GET /readyz` (table version, stream, event counts); none if unset. */
+  adminListen?: string;
   /** Where the last table is saved (and read from at start when the control plane is away). */
   stateFile: string;
   /** How long to wait at start for the control plane before serving the saved table. Default 3000 ms. */
@@ -36,6 +40,8 @@ export interface ProxyNode {
   /** Where the table it started with came from. */
   source: 'control' | 'file';
   events: EventShipper;
+  /** The health listener's address, with `adminListen`. */
+  adminAddress?: AddressInfo;
   /** True while the table stream is connected. */
   connected(): boolean;
   close(drainMs?: number): Promise<void>;
@@ -125,14 +131,39 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
   }
   // A newer table may have arrived while listening.
   if (table) proxy.setTable(table);
+  let admin: Server | undefined;
+  let adminAddress: AddressInfo | undefined;
+  if (opts.adminListen) {
+    const p = proxy;
+    // Ready whenever it has a table: a proxy serves its last table with the control plane away.
+    admin = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const body = path === '/healthz' ? { status: 'ok' }
+        : path === '/readyz' ? { status: 'ready', tableVersion: p.table.version, source, connected, events: events.stats() } : undefined;
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body ?? { error: { code: 'NOT_FOUND', message: 'GET /healthz or /readyz' } }));
+    });
+    const a = splitListen(opts.adminListen);
+    try {
+      adminAddress = await new Promise<AddressInfo>((resolve, reject) => {
+        admin!.once('error', reject);
+        admin!.listen(a.port, a.host, () => resolve(admin!.address() as AddressInfo));
+      });
+    } catch (cause) {
+      feed.stop();
+      await Promise.all([p.close(0), events.close(0)]);
+      throw new WeirError('CONFIG_INVALID', `cannot listen on ${opts.adminListen}: ${(cause as Error).message}`, { cause });
+    }
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    proxy, address, source, events,
+    proxy, address, source, events, adminAddress,
     connected: () => connected,
     close(drainMs = 10_000) {
       closing ??= (async () => {
         feed.stop();
+        if (admin) await new Promise<void>((r) => { admin!.close(() => r()); admin!.closeAllConnections(); });
         await proxy!.close(drainMs);
         await events.close();
         await saving;

@@ -22,12 +22,13 @@ Options:
       --token TOKEN     a token with scope operator (read is enough for the table, not for events)
                         (default: WEIR_TOKEN)
       --listen ADDR     where to serve traffic, host:port (default: 127.0.0.1:8080)
+      --admin ADDR      serve GET /healthz and /readyz (table version, stream, event counts) on host:port
       --state-file PATH where the last table is saved (default: .weir/proxy-table.json)
       --startup-wait MS how long to wait for the control plane before serving the saved table (default 3000)
       --json            print the startup summary as JSON`,
   async run(args, io) {
     const { values } = parse(args, {
-      control: { type: 'string' }, token: { type: 'string' }, listen: { type: 'string' },
+      control: { type: 'string' }, token: { type: 'string' }, listen: { type: 'string' }, admin: { type: 'string' },
       'state-file': { type: 'string' }, 'startup-wait': { type: 'string' }, json: { type: 'boolean' },
     });
     const controlUrl = values.control ?? io.env.WEIR_URL ?? 'http://127.0.0.1:8081';
@@ -38,7 +39,7 @@ Options:
     let node;
     try {
       node = await startProxyNode({
-        controlUrl, token, listen: values.listen ?? '127.0.0.1:8080', startupWaitMs: wait, signal: io.signal,
+        controlUrl, token, listen: values.listen ?? '127.0.0.1:8080', adminListen: values.admin, startupWaitMs: wait, signal: io.signal,
         stateFile: resolve(io.cwd, values['state-file'] ?? join('.weir', 'proxy-table.json')),
         log: (l) => io.stderr(`${l}\n`),
       });
@@ -47,7 +48,8 @@ Options:
       return 1;
     }
     const proxy = `http://${urlHost(node.address.address)}:${node.address.port}`;
-    if (values.json) io.stdout(JSON.stringify({ proxy, control: controlUrl, tableVersion: node.proxy.table.version, source: node.source }) + '\n');
+    const admin = node.adminAddress && `http://${urlHost(node.adminAddress.address)}:${node.adminAddress.port}`;
+    if (values.json) io.stdout(JSON.stringify({ proxy, admin, control: controlUrl, tableVersion: node.proxy.table.version, source: node.source }) + '\n');
     else io.stdout(`weir proxy is up\n  proxy    ${proxy}\n  control  ${controlUrl}\n  table    ${node.proxy.table.version} (from ${node.source === 'file' ? 'the saved file' : 'the control plane'})\n`);
     await new Promise<void>((r) => io.signal.addEventListener('abort', () => r(), { once: true }));
     io.stderr('weir proxy: draining…\n');

@@ -146,6 +146,17 @@ test('/metrics: request counters and latency histograms by service, version, sta
   assert.match(text, /weir_event_sink_dropped\{sink="store"\} 0/);
   const total = [...text.matchAll(/weir_proxy_requests_total\{[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
   assert.equal(total, 200);
+  const v1ok = events.filter((e) => e['service.name'] === 'shop' && e['service.version'] === 'v1' && e['http.response.status_code'] === 200 && e['weir.traffic'] === 'live');
+  const labels = 'service="shop",version="v1",status_class="2xx",traffic="live"';
+  const line = (name: string, extra = '') => Number(new RegExp(`${name}\\{${extra}${labels}\\} ([\\d.e+-]+)`).exec(text)?.[1]);
+  assert.equal(line('weir_proxy_request_duration_seconds_count'), v1ok.length);
+  assert.equal(line('weir_proxy_request_duration_seconds_bucket', 'le="\\+Inf",'), v1ok.length);
+  assert.ok(Math.abs(line('weir_proxy_request_duration_seconds_sum') - v1ok.reduce((a, e) => a + e.duration_ms / 1000, 0)) < 1e-9);
+  assert.equal(line('weir_proxy_request_duration_seconds_bucket', 'le="0.05",'), v1ok.filter((e) => e.duration_ms / 1000 <= 0.05).length);
+  metrics.record(events[0]);
+  const again = await metrics.metrics();
+  const total2 = [...again.matchAll(/weir_proxy_requests_total\{[^}]*\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+  assert.equal(total2, 201, 'a second scrape adds only what happened since the first');
 });
 
 test('weir query: flags or --spec, a table by default and JSON with --json, through the API', async (t) => {

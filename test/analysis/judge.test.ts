@@ -124,3 +124,27 @@ test('blue/green preview: test traffic, canary only — thresholds and minSample
   assert.equal(v.sequential, undefined);
   assert.equal(builtinValue('request-duration-p50', simulate(16, 100, { medianMs: 50, errorRate: 0 })) !== null, true);
 });
+
+test('A/A: identical canaries are rarely failed over a whole analysis step (sequential every run, comparison on the last)', () => {
+  const settings = rolloutSpec({ analysis: { minSamples: 100 } }).analysis;
+  const N = 300;
+  let failed = 0;
+  for (let k = 0; k < N; k++) {
+    let sequential = INITIAL_SEQUENTIAL_STATE;
+    let f = false;
+    for (let run = 1; run <= 3; run++) {
+      const v = judgeRun({
+        traffic: 'live', canaryShare: 0.1, compare: run === 3, external: {}, newErrors: [], sequential,
+        canary: simulate(10_000 + k * 10 + run, 100 * run, { medianMs: 50, errorRate: 0.01 }),
+        baseline: simulate(50_000 + k * 10 + run, 900 * run, { medianMs: 50, errorRate: 0.01 }),
+      }, settings);
+      sequential = v.sequentialState;
+      f ||= v.phase === 'Failed';
+    }
+    if (f) failed++;
+  }
+  // Budget: the sequential alpha (0.01) plus the comparison's false-alarm rate (a few percent at
+  // most with Kayenta's tolerance); allow 5 standard deviations above 3 %.
+  const p = 0.03;
+  assert.ok(failed / N <= p + 5 * Math.sqrt((p * (1 - p)) / N), `${failed}/${N} identical canaries failed`);
+});

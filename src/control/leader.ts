@@ -77,9 +77,11 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
     if (stopped) return;
     try {
       if (!lock) {
-        const l = await opts.connect((why) => { if (lock === l) drop(`lost the lock connection: ${why}`); });
-        if (stopped) return void (await l.close().catch(() => {}));
-        lock = l;
+        // The connection may report its loss before connect() resolves: only the current lock's loss counts.
+        let opened: LeaderLock | undefined;
+        opened = await opts.connect((why) => { if (opened !== undefined && lock === opened) drop(`lost the lock connection: ${why}`); });
+        if (stopped) return void (await opened.close().catch(() => {}));
+        lock = opened;
       }
       const l = lock;
       const held = leader ? await l.check() : await l.tryAcquire();
@@ -124,7 +126,13 @@ export async function pgLeaderLock(url: string, schema: string | undefined, onLo
   const client = new pg.Client({ ...pgClientConfig(url, schema), query_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs });
   client.on('error', (e) => onLost(e.message));
   client.on('end', () => onLost('connection closed'));
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (e) {
+    client.removeAllListeners('end');
+    await client.end().catch(() => {});
+    throw e;
+  }
   const held = async () => {
     const r = await client.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()
       AND objid = (${lockKeySql('leader')})::bigint & 4294967295) AS held`);

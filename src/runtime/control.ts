@@ -137,7 +137,12 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
   }
   const streams = new AbortController();
   const { token, created } = adminToken(dataDir, opts.env);
-  const tokens = await createTokenRegistry(store, token, now);
+  let tokens: TokenRegistry;
+  try {
+    tokens = await createTokenRegistry(store, token, now);
+  } catch (e) {
+    return fail(e);
+  }
   const isLeader = opts.isLeader ?? (() => true);
   const leaderStatus = opts.leaderStatus ?? (() => ({ leader: isLeader() }));
   let ready = false;

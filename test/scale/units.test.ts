@@ -127,3 +127,18 @@ test('leader election: one leader; a lost connection demotes at once; the follow
   await b.stop();
   assert.equal(a.status().reason, 'stopped');
 });
+
+test('leader election: an unreachable database means follower, with the reason, until a connection succeeds', async () => {
+  const locks = fakeLocks();
+  let down = true;
+  const e = startLeaderElection({ intervalMs: 60_000, connect: async (lost) => {
+    if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    return locks.connect(lost);
+  } });
+  await e.tick();
+  assert.deepEqual(e.status(), { leader: false, since: e.status().since, reason: 'connect ECONNREFUSED 127.0.0.1:5432' });
+  down = false;
+  await e.tick();
+  assert.equal(e.isLeader(), true);
+  await e.stop();
+});

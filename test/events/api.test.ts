@@ -177,6 +177,8 @@ test('weir query: flags or --spec, a table by default and JSON with --json, thro
   assert.match(lines[1], /^v\d\s+\d+\s+[\d.]+$/);
   const versions = lines.slice(1).filter((l) => /^v\d/.test(l)).map((l) => l.split(/\s+/)[0]);
   assert.deepEqual(versions, [...versions].sort());
+  const withSeries = await run(['--by', 'version', '--last', '2h', '--granularity', '30m', '--series']);
+  assert.match(withSeries.out, /\ntime +version +COUNT\n2026-01-15T1\d:\d0:00\.000Z +v\d +\d+\n/);
   const json = await run(['--calc', 'COUNT', '--where', 'path starts-with /api', '--where', 'app.plan exists', '--json', '--last', '2h']);
   const parsed = JSON.parse(json.out) as { data: { results: { data: { COUNT: number } }[] } };
   const expected = generateEvents(500, 5).filter((e) => String(e['url.path']).startsWith('/api') && e['app.plan'] !== undefined).length;

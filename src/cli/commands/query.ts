@@ -125,6 +125,17 @@ function show(c: Cell): string {
   return String(c);
 }
 
+/** The series as an aligned text table: one row per bucket and group. */
+export function formatSeries(result: QueryResult): string {
+  const points = result.data.series;
+  if (points.length === 0) return '';
+  const head = ['time', ...Object.keys(points[0].data)];
+  const cells = points.map((p) => [p.time, ...head.slice(1).map((h) => show(p.data[h] ?? null))]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
+  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  return `${[head, ...cells].map(fmt).join('\n')}\n`;
+}
+
 /** The results as an aligned text table, one row per group. */
 export function formatTable(result: QueryResult): string {
   const rows = result.data.results;
@@ -164,6 +175,7 @@ Runs a Honeycomb-style query on the event store and prints one row per group.
   --limit N           most groups (default 1000)
   --any               match events meeting any --where instead of all
   --spec FILE         a JSON query specification instead of the flags above
+  --series            also print the time series, one row per bucket and group
   --json              print the API's JSON (totals and series)
       --url URL       the control API (default: $WEIR_URL or http://127.0.0.1:8081)
       --token TOKEN   API token (default: $WEIR_TOKEN, $WEIR_ADMIN_TOKEN or .weir/admin-token)
@@ -176,7 +188,7 @@ Example:
       calc: { type: 'string', multiple: true }, where: { type: 'string', multiple: true }, by: { type: 'string', multiple: true },
       order: { type: 'string', multiple: true }, having: { type: 'string', multiple: true },
       last: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, granularity: { type: 'string' },
-      limit: { type: 'string' }, any: { type: 'boolean' }, spec: { type: 'string' },
+      limit: { type: 'string' }, any: { type: 'boolean' }, spec: { type: 'string' }, series: { type: 'boolean' },
     }, false);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     let spec: unknown;
@@ -191,7 +203,7 @@ Example:
     } else spec = specFromFlags(values);
     const target = resolveTarget(values, io.env, io.cwd);
     const result = await apiCall<QueryResult>(target, 'POST', '/api/v1/query', spec);
-    io.stdout(values.json ? JSON.stringify(result, null, 2) + '\n' : formatTable(result));
+    io.stdout(values.json ? JSON.stringify(result, null, 2) + '\n' : formatTable(result) + (values.series ? `\n${formatSeries(result)}` : ''));
     return 0;
   },
 };

@@ -207,7 +207,8 @@ export class RolloutController {
         const t = transition(prev, event, this.#o.now(), { halted: this.halted !== undefined });
         if (JSON.stringify(t.state) === JSON.stringify(prev) && t.actions.length === 0) return { state: prev, actions: [] };
         try {
-          await this.#write(service, rec.revision, t, { actor, action: `rollout.${event.type}`, event: event.type, prev });
+          const reason = event.type === 'analysis' ? `${event.runId} ${event.phase}: ${event.summary}` : undefined;
+          await this.#write(service, rec.revision, t, { actor, action: `rollout.${event.type}`, event: event.type, prev, reason });
           return t;
         } catch (e) {
           if (e instanceof WeirError && e.code === 'CONFLICT') continue; // another controller acted: reload and go on
@@ -221,7 +222,7 @@ export class RolloutController {
     return result.state;
   }
 
-  async #write(service: string, revision: number | null, t: Transition, a: { actor: string; action: string; event: string; prev?: RolloutState }): Promise<RolloutRecord> {
+  async #write(service: string, revision: number | null, t: Transition, a: { actor: string; action: string; event: string; prev?: RolloutState; reason?: string }): Promise<RolloutRecord> {
     const { state } = t;
     const svc = this.#o.config().services[service];
     const w = weightsOf(state);
@@ -229,8 +230,9 @@ export class RolloutController {
     const brief = (s: RolloutState | undefined) => s && { phase: s.phase, step: s.step, weights: weightsOf(s) };
     const moved = !a.prev || a.prev.phase !== state.phase || a.prev.step !== state.step || a.prev.weight !== state.weight;
     const rec = await this.#o.store.putRollout(service, state, revision, {
-      actor: a.actor, action: a.event === 'tick' && moved ? 'rollout.step' : a.action, target: service,
-      before: brief(a.prev), after: brief(state), reason: state.message,
+      // A tick that moves nothing only starts an analysis run or waits (a gate, a blackout).
+      actor: a.actor, action: a.event !== 'tick' ? a.action : moved ? 'rollout.step' : t.actions.some((x) => x.type === 'runAnalysis') ? 'rollout.analysis.start' : 'rollout.wait', target: service,
+      before: brief(a.prev), after: brief(state), reason: a.reason ?? state.message,
     }, weights);
     await this.#o.plane.refresh();
     this.#syncStable(state);

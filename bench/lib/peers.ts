@@ -162,14 +162,17 @@ http { access_log ${WORK}/nginx-mirror.log combined buffer=64k flush=1s; keepali
   return { port, proc };
 }
 
-/** A misbehaving upstream for isolation benchmarks: `hang` (never answers), `reset` (closes at once), `late` (answers after 10 s). */
-export async function badUpstream(core: number, mode: 'hang' | 'reset' | 'late'): Promise<{ port: number; proc: ChildProcess }> {
+/**
+ * A misbehaving upstream for isolation benchmarks: `hang` (never answers), `reset` (closes at once),
+ * `late` (answers after 10 s), `slow` (a healthy service that takes `ms` to answer).
+ */
+export async function badUpstream(core: number, mode: 'hang' | 'reset' | 'late' | 'slow', ms = 20): Promise<{ port: number; proc: ChildProcess }> {
   const port = await freePort();
   const code = `import { createServer } from 'node:http';
 createServer((req, res) => {
   if (${JSON.stringify(mode)} === 'hang') return;
   if (${JSON.stringify(mode)} === 'reset') return req.socket.destroy();
-  const t = setTimeout(() => res.end('late'), 10000); res.on('close', () => clearTimeout(t));
+  const t = setTimeout(() => res.end('{"ok":true}'), ${mode === 'slow' ? ms : 10000}); res.on('close', () => clearTimeout(t));
 }).listen(${port}, '127.0.0.1');`;
   const proc = pinned(core, process.execPath, ['--input-type=module', '-e', code]);
   await waitPort(port);

@@ -117,6 +117,7 @@ export function createEventsRoutes(store: EventStore, opts: EventsRoutesOptions 
       async handler(_req, res, ctx) {
         const q = ctx.url.searchParams;
         const limit = q.get('limit');
+        if (limit !== null && !/^[1-9]\d{0,3}$/.test(limit)) throw new WeirError('BAD_REQUEST', `limit: "${limit}" must be an integer from 1 to 1000`);
         sendJson(res, 200, await listErrors(store, {
           service: q.get('service') ?? undefined,
           since: parseSince(q.get('since'), store.clock()),

@@ -27,7 +27,8 @@ export async function describeRollout(store: StateStore, state: RolloutState, re
     weights: weightsOf(state), message: state.message, pauseReason: state.pauseReason ?? null, blockedBy: state.blockedBy ?? null,
     analysis: state.analysis ?? null, startedAt: state.startedAt, updatedAt: state.updatedAt, finishedAt: state.finishedAt ?? null,
     history: state.history, spec: state.spec,
-    runs: all.map((r) => r.run).filter((r) => (r as { rolloutId?: string }).rolloutId === state.id),
+    // A run stored just before a crash (its result not yet in the state) is run again under the next id; ids are unique.
+    runs: [...new Map(all.map((r) => r.run as { id: string; rolloutId?: string }).filter((r) => r.rolloutId === state.id).map((r) => [r.id, r])).values()],
   };
 }
 

@@ -61,3 +61,32 @@ test('kill -9 mid-rollout, restart: the same step, the same weights, no step app
   assert.equal(promoted.step, 5);
   assert.deepEqual(promoted.weights, { stable: 60, canary: 40 });
 });
+
+test('kill -9 during an analysis step: the step, its weights and its run count survive; runs go on', async (t) => {
+  const a = await startShop({ version: 'v1' });
+  const b = await startShop({ version: 'v2' });
+  t.after(() => { a.server.close(); b.server.close(); });
+  const dir = mkdtempSync(join(tmpdir(), 'weir-crash-'));
+  writeFileSync(join(dir, 'weir.yaml'), `proxy:\n  listen: 127.0.0.1:0\ncontrol:\n  listen: 127.0.0.1:0\ndataDir: .weir\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions:\n      stable: ${a.url}\n      canary: ${b.url}\n    rollout:\n      steps:\n        - setWeight: 25\n        - analysis: { interval: 100ms, count: 5 }\n      analysis:\n        inconclusiveLimit: 1000\n`);
+  type A = Status & { analysis: { runs: number; successes: number }; runs: { id: string; phase: string }[] };
+  const first = await up(dir);
+  t.after(() => first.child.kill('SIGKILL'));
+  await first.api('POST', '/api/v1/services/shop/rollout', { to: 'canary' });
+  const before = await waitFor(async () => {
+    const s = await first.api<A>('GET', '/api/v1/services/shop/rollout');
+    return s.analysis && s.analysis.runs >= 3 && s;
+  }, 'three analysis runs');
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  const second = await up(dir);
+  t.after(() => second.child.kill('SIGKILL'));
+  const after = await waitFor(async () => {
+    const s = await second.api<A>('GET', '/api/v1/services/shop/rollout');
+    return s.analysis.runs >= before.analysis.runs + 2 && s;
+  }, 'runs to go on after the restart');
+  assert.equal(after.step, 1);
+  assert.deepEqual(after.weights, { stable: 75, canary: 25 });
+  assert.equal(after.analysis.successes, 0, 'no traffic: nothing passed, before or after the crash');
+  assert.ok(after.runs.every((r) => r.phase === 'Inconclusive'));
+  assert.equal(new Set(after.runs.map((r) => r.id)).size, after.runs.length);
+});

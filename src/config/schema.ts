@@ -202,6 +202,8 @@ export const configSchema = z.strictObject({
     listen: listen.optional(),
   }).optional(),
   dataDir: z.string().min(1).optional(),
+  /** The state store: a postgres:// URL (`${VAR}` keeps the password out of the file) or a SQLite path; default dataDir/state.db. Read at start. */
+  store: z.string().min(1).optional(),
   events: z.strictObject({
     /** Events held in memory before new ones are dropped (and counted). */
     bufferSize: z.number().int().positive().optional(),

@@ -17,7 +17,7 @@ import { createJsonlSink, createNullSink, teeSink } from '../events/jsonl-sink.t
 import { parseEventBatch } from '../events/batch.ts';
 import type { EventSink } from '../events/schema.ts';
 import type { Proxy } from '../proxy/server.ts';
-import { openStore } from '../store/index.ts';
+import { isPostgresUrl, openStore } from '../store/index.ts';
 import type { StateStore } from '../store/types.ts';
 import { WeirError } from '../errors.ts';
 import { CONTROL_EXTENSIONS } from './control-extensions.ts';
@@ -31,7 +31,7 @@ export interface ControlOptions {
   env: Record<string, string | undefined>;
   cwd: string;
   dataDir?: string;
-  /** The state store: a `postgres://…` URL, or a SQLite file path. Default: `<dataDir>/state.db`. */
+  /** The state store: a `postgres://…` URL, or a SQLite file path. Default: `store:` in the config, else `<dataDir>/state.db`. */
   store?: string;
   /** Overrides control.listen (tests use port 0). */
   controlListen?: string;
@@ -105,7 +105,7 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
   let config = loadConfigFile(configPath, opts.env);
   const dataDir = resolve(dirname(configPath), opts.dataDir ?? config.dataDir ?? '.weir');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(opts.store ?? join(dataDir, 'state.db'), now);
+  const store = await openStore(storeLocation(opts.store, config, configPath, dataDir), now);
   const cleanup: Array<() => unknown> = [() => store.close()];
   const fail = async (e: unknown): Promise<never> => {
     for (const f of cleanup.reverse()) await f();
@@ -236,6 +236,19 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
       return closing;
     },
   };
+}
+
+/**
+ * Where the state lives: the option (`--store`, `WEIR_STORE`), else `store:` in the config (a SQLite
+ * path relative to the config file), else `<dataDir>/state.db`.
+ *
+ * @example
+ *   storeLocation(undefined, { services: {} }, '/etc/weir/weir.yaml', '/var/lib/weir') // '/var/lib/weir/state.db'
+ */
+export function storeLocation(option: string | undefined, config: WeirConfig, configPath: string, dataDir: string): string {
+  const s = option ?? config.store;
+  if (s === undefined) return join(dataDir, 'state.db');
+  return isPostgresUrl(s) ? s : resolve(dirname(configPath), s);
 }
 
 /** A listen failure as a WeirError that says what to do. */

@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../config/load.ts';
 import { startLeaderElection, pgLeaderLock } from '../control/leader.ts';
 import type { LeaderElection } from '../control/leader.ts';
 import { isPostgresUrl, splitSchema } from '../store/index.ts';
@@ -34,8 +36,10 @@ export async function startServer(opts: ServerOptions): Promise<WeirServer> {
   const log = opts.log ?? (() => {});
   const replica = opts.replica ?? `${hostname()}:${process.pid}`;
   let election: LeaderElection | undefined;
-  if (opts.store !== undefined && isPostgresUrl(opts.store)) {
-    const { url, schema } = splitSchema(opts.store);
+  // The election must run before the controllers start, so the store's location is resolved first.
+  const storeOpt = opts.store ?? loadConfigFile(resolve(opts.cwd, opts.configPath), opts.env).store;
+  if (storeOpt !== undefined && isPostgresUrl(storeOpt)) {
+    const { url, schema } = splitSchema(storeOpt);
     const interval = opts.leaderIntervalMs ?? 1000;
     election = startLeaderElection({
       connect: (lost) => pgLeaderLock(url, schema, lost, Math.max(500, interval * 2)),

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { StateStore } from './types.ts';
@@ -27,13 +29,16 @@ export function splitSchema(url: string): { url: string; schema?: string } {
 
 /**
  * Opens the state store: a `postgres://…` URL opens PostgreSQL (optionally `?schema=NAME`), anything
- * else is a SQLite file path.
+ * else is a SQLite file path (its directory is created if missing).
  *
  * @example
  *   const store = await openStore(process.env.WEIR_STORE ?? '.weir/state.db', Date.now);
  */
 export async function openStore(urlOrPath: string, now: () => number = Date.now): Promise<StateStore> {
-  if (!isPostgresUrl(urlOrPath)) return openSqliteStore(urlOrPath, now);
+  if (!isPostgresUrl(urlOrPath)) {
+    mkdirSync(dirname(urlOrPath), { recursive: true, mode: 0o700 });
+    return openSqliteStore(urlOrPath, now);
+  }
   const { url, schema } = splitSchema(urlOrPath);
   return openPostgresStore(url, now, { schema });
 }

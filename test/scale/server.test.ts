@@ -1,7 +1,7 @@
 // weir server in process: scoped tokens over the API, and replicas sharing PostgreSQL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startServer } from '../../src/runtime/server.ts';
@@ -80,4 +80,15 @@ test('replicas on one PostgreSQL: one leader; tokens and weights written on one 
   assert.equal(killed.rowCount, 1);
   await eventually(() => follower.isLeader(), 'the follower to take over');
   assert.equal(leader.isLeader(), false, 'the old leader stepped down');
+});
+
+test('store: in weir.yaml picks the state store (a SQLite path relative to the config file)', async (t) => {
+  const a = await backend(t, echo('stable'));
+  const dir = configDir(t, a.url, a.url);
+  writeFileSync(join(dir, 'weir.yaml'), `store: state/custom.db\n${readFileSync(join(dir, 'weir.yaml'), 'utf8')}`);
+  const server = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN } });
+  t.after(() => server.close());
+  assert.equal((await api(url(server), ADMIN, 'PUT', '/api/v1/services/shop/weights', { stable: 0, canary: 100 })).status, 200);
+  assert.ok(existsSync(join(dir, 'state', 'custom.db')));
+  assert.ok(!existsSync(join(server.dataDir, 'state.db')));
 });

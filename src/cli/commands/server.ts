@@ -18,7 +18,7 @@ seconds if it dies. Reloads the config on SIGHUP and when the file changes.
 Options:
   -c, --config PATH     the config file (default: weir.yaml)
       --store URL|PATH  the state store: postgres://user@host:5432/db[?schema=NAME] or a SQLite file
-                        (default: WEIR_STORE, else <dataDir>/state.db)
+                        (default: WEIR_STORE, else store: in weir.yaml, else <dataDir>/state.db)
       --control ADDR    override control.listen (host:port)
       --data-dir DIR    override dataDir
       --no-watch        do not watch the config file (SIGHUP still reloads)

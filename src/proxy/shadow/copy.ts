@@ -114,6 +114,7 @@ export interface CopyResult {
 }
 
 type Controller = Dispatcher.DispatchController;
+const EMPTY = Buffer.alloc(0);
 
 /** The undici dispatch handler of one copy: one object, no closures per chunk. */
 class CopyCall {
@@ -129,7 +130,7 @@ class CopyCall {
   constructor(collect: number, timeoutMs: number, address: string, done: (r: CopyResult) => void) {
     this.#collect = collect;
     this.#done = done;
-    this.#result = { status: 0, headers: [], body: Buffer.alloc(0), bytes: 0, truncated: false, upstreamMs: -1, durationMs: 0, address };
+    this.#result = { status: 0, headers: [], body: EMPTY, bytes: 0, truncated: false, upstreamMs: -1, durationMs: 0, address };
     this.#timer = setTimeout(() => this.#timeout(), timeoutMs);
     this.#timer.unref();
   }
@@ -147,7 +148,7 @@ class CopyCall {
     if (this.#timer) clearTimeout(this.#timer);
     const r = this.#result;
     if (error) r.error = error;
-    r.body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
+    if (this.#chunks.length > 0) r.body = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
     r.durationMs = performance.now() - this.#start;
     this.#done(r);
   }
@@ -161,6 +162,7 @@ class CopyCall {
     if (statusCode < 200) return;
     this.#result.status = statusCode;
     this.#result.upstreamMs = performance.now() - this.#start;
+    if (this.#collect === 0) return; // draining: the headers are not needed
     const raw = (controller.rawHeaders ?? []) as Buffer[];
     const h: string[] = [];
     for (let i = 0; i < raw.length; i++) h.push(raw[i].toString('latin1'));

@@ -9,6 +9,7 @@ import { parse } from '../args.ts';
 import { UsageError } from '../command.ts';
 import type { Command, CliIO } from '../command.ts';
 import { apiCall } from '../client.ts';
+import { adminToken } from '../../control/tokens.ts';
 import type { ApiTarget } from '../client.ts';
 import { formatRollout, formatRun } from './rollout-format.ts';
 import type { RolloutView } from './rollout-format.ts';
@@ -45,7 +46,8 @@ Options:
     const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
     if (values.duration !== undefined && durationMs === undefined) throw new UsageError(`--duration "${values.duration}" is not a duration (e.g. 30s, 2m)`);
     const base = resolve(io.cwd, values['data-dir'] ?? '.weir');
-    // The rollout demo starts from a clean state of its own each time (a past run may have promoted the canary).
+    // The rollout demo starts from a clean state of its own each time (a past run may have promoted the
+    // canary), with the admin token of `base`, where the other commands look for it.
     const dir = rolloutMode ? join(base, 'rollout-demo') : base;
     if (rolloutMode) rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -78,7 +80,7 @@ ${rolloutMode ? '' : '    weights: { stable: 90, canary: 10 }\n'}    stickyBy: h
 ${rolloutMode ? ROLLOUT_YAML : ''}`);
     let weir;
     try {
-      weir = await startWeir({ configPath, env: io.env, cwd: io.cwd, watchConfig: true, log: (l) => io.stderr(`${l}\n`) });
+      weir = await startWeir({ configPath, env: rolloutMode ? { ...io.env, WEIR_ADMIN_TOKEN: adminToken(base, io.env).token } : io.env, cwd: io.cwd, watchConfig: true, log: (l) => io.stderr(`${l}\n`) });
     } catch (e) {
       stable.server.close();
       canary.server.close();

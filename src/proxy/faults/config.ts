@@ -42,6 +42,10 @@ const scopeSchema = z.union([
   z.strictObject({ header: z.string().min(1), value: z.string().optional() }),
 ]);
 
+/**
+ * One fault rule.
+ * @example faultRuleSchema.parse({ name: 'flaky', version: 'canary', abort: { status: 503 } })
+ */
 export const faultRuleSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'fault names use letters, digits, ., _ and -' }).optional(),
   /** Only requests routed to this version. Default: any. */
@@ -60,6 +64,10 @@ export const faultRuleSchema = z.strictObject({
   throttle: z.strictObject({ bytesPerSecond: byteCount }).optional(),
 });
 
+/**
+ * The `faults:` block (see the top of this file for the YAML).
+ * @example faultsSchema.parse({ maxPercent: 10, rules: [{ scope: 'everyone', percent: 5, delay: { fixed: '300ms' } }] })
+ */
 export const faultsSchema = z.strictObject({
   rules: z.array(faultRuleSchema).optional(),
   /** Most rules active at once (blast radius). Default 5. */

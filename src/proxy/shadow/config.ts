@@ -20,6 +20,7 @@ import type { RequestMatch } from '../zod-units.ts';
  *       maxBodyBytes: 64KiB
  *       timeout: 5s
  * ```
+ * @example shadowSchema.parse({ version: 'next', percent: 10, maxBodyBytes: '64KiB' }).maxBodyBytes // → 65536
  */
 export const shadowSchema = z.strictObject({
   /** The version that receives the copies. */

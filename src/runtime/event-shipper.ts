@@ -4,10 +4,11 @@ import type { Dispatcher } from 'undici';
 import type { EventSink, WideEvent } from '../events/schema.ts';
 import { DEFAULT_BACKOFF, backoffDelay, retryAfterMs } from './backoff.ts';
 import type { BackoffPolicy } from './backoff.ts';
+import { controlUrls } from './table-stream.ts';
 
 export interface EventShipperOptions {
-  /** The control API's base URL; batches go to `POST /api/v1/events`. */
-  controlUrl: string;
+  /** The control API's base URL (or several replicas', tried in turn after a failure); batches go to `POST /api/v1/events`. */
+  controlUrl: string | readonly string[];
   /** A token allowed to post events (scope operator). */
   token: string;
   /** Most events waiting; beyond it new events are dropped and counted. Default 10 000. */
@@ -59,7 +60,8 @@ export function createEventShipper(opts: EventShipperOptions): EventShipper {
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
-  const url = `${opts.controlUrl.replace(/\/+$/, '')}/api/v1/events`;
+  const urls = controlUrls(opts.controlUrl).map((u) => `${u}/api/v1/events`);
+  let which = 0;
   const closing = new AbortController();
   let queue: WideEvent[] = [];
   const stats = { dropped: 0, shipped: 0, rejected: 0, retries: 0 };
@@ -71,7 +73,7 @@ export function createEventShipper(opts: EventShipperOptions): EventShipper {
   const send = async (batch: WideEvent[]): Promise<'ok' | number> => {
     let res;
     try {
-      res = await request(url, {
+      res = await request(urls[which % urls.length], {
         method: 'POST',
         headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
         body: JSON.stringify(batch),
@@ -83,10 +85,12 @@ export function createEventShipper(opts: EventShipperOptions): EventShipper {
     } catch (e) {
       if (!warned) log(`weir proxy: cannot ship events (${(e as Error).message}); retrying, queue bounded at ${capacity}`);
       warned = true;
+      which++;
       return backoffDelay(attempt++, policy, random);
     }
     const text = await res.body.text().catch(() => '');
     if (res.statusCode === 429 || res.statusCode >= 500) {
+      if (res.statusCode >= 500) which++;
       return retryAfterMs(res.headers['retry-after'], now()) ?? backoffDelay(attempt++, policy, random);
     }
     attempt = 0;

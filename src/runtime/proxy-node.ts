@@ -13,8 +13,8 @@ import { readTableFile, writeTableFile } from './table-file.ts';
 import { splitListen } from './listen.ts';
 
 export interface ProxyNodeOptions {
-  /** The control API's base URL (a `weir server` or `weir up`). */
-  controlUrl: string;
+  /** The control API's base URL (a `weir server` or `weir up`), or several replicas' (tried in turn). */
+  controlUrl: string | readonly string[];
   /** Scope read is enough for the table stream; shipping events needs operator. */
   token: string;
   /** host:port to serve traffic on. */
@@ -94,7 +94,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       save(t);
     },
     onState(s) {
-      if (s.connected !== connected) log(s.connected ? `weir proxy: connected to ${opts.controlUrl}` : `weir proxy: control plane unreachable (${s.reason}); serving table ${table?.version ?? 'none'}, reconnecting`);
+      if (s.connected !== connected) log(s.connected ? `weir proxy: connected to ${s.url}` : `weir proxy: control plane unreachable (${s.reason}); serving table ${table?.version ?? 'none'}, reconnecting`);
       connected = s.connected;
     },
   });
@@ -110,7 +110,7 @@ export async function startProxyNode(opts: ProxyNodeOptions): Promise<ProxyNode>
       log(`weir proxy: the control plane did not answer in time; serving the saved table ${saved.table.version} from ${opts.stateFile}`);
     }
   } else {
-    log(`weir proxy: ${saved.problem} at ${opts.stateFile}; waiting for the control plane at ${opts.controlUrl}`);
+    log(`weir proxy: ${saved.problem} at ${opts.stateFile}; waiting for the control plane at ${String(opts.controlUrl)}`);
     const first = await Promise.race([feed.first, aborted]);
     if (first === 'aborted') {
       feed.stop();

@@ -8,15 +8,15 @@ import type { BackoffPolicy } from './backoff.ts';
 import { tableShapeProblem } from './table-file.ts';
 
 export interface TableFeedOptions {
-  /** The control API's base URL, e.g. http://control:8081 */
-  controlUrl: string;
+  /** The control API's base URL, e.g. http://control:8081, or several replicas' (tried in turn after a failure). */
+  controlUrl: string | readonly string[];
   /** A token with scope read or higher. */
   token: string;
   /** The version the caller has now; older tables from the stream are ignored. */
   current(): number;
   onTable(table: RoutingTable): void;
   /** Connected (a 200 answer) or not, with the reason. */
-  onState?(state: { connected: boolean; reason?: string }): void;
+  onState?(state: { connected: boolean; reason?: string; url: string }): void;
   backoff?: BackoffPolicy;
   random?: () => number;
   /** Longest silence on an open stream before it counts as dead (heartbeats come every 15 s). Default 45 000. */
@@ -28,6 +28,18 @@ export interface TableFeed {
   /** Resolves once the first table (newer than `current()`) has arrived. */
   readonly first: Promise<RoutingTable>;
   stop(): void;
+}
+
+/**
+ * One or several control-plane base URLs (a list, or one string with commas), without trailing slashes.
+ *
+ * @example
+ *   controlUrls('http://a:8081/, http://b:8081') // ['http://a:8081', 'http://b:8081']
+ */
+export function controlUrls(v: string | readonly string[]): string[] {
+  const list = (typeof v === 'string' ? v.split(',') : [...v]).map((u) => u.trim().replace(/\/+$/, '')).filter(Boolean);
+  if (list.length === 0) throw new Error('no control-plane URL given');
+  return list;
 }
 
 /**
@@ -74,10 +86,11 @@ export function followTableStream(opts: TableFeedOptions): TableFeed {
   const stop = new AbortController();
   const policy = opts.backoff ?? DEFAULT_BACKOFF;
   const random = opts.random ?? Math.random;
-  const url = `${opts.controlUrl.replace(/\/+$/, '')}/api/v1/routing-table/stream`;
+  const urls = controlUrls(opts.controlUrl).map((u) => `${u}/api/v1/routing-table/stream`);
+  let which = 0;
   let resolveFirst!: (t: RoutingTable) => void;
   const first = new Promise<RoutingTable>((r) => (resolveFirst = r));
-  const state = (connected: boolean, reason?: string) => opts.onState?.({ connected, reason });
+  const state = (connected: boolean, reason?: string) => opts.onState?.({ connected, reason, url: controlUrls(opts.controlUrl)[which % urls.length] });
 
   const accept = (t: RoutingTable) => {
     if (t.version <= opts.current()) return;
@@ -91,7 +104,7 @@ export function followTableStream(opts: TableFeedOptions): TableFeed {
     let problem: string | undefined;
     const parser = tableStreamParser(accept, (why) => (problem = why));
     const current = opts.current();
-    const res = await request(url, {
+    const res = await request(urls[which % urls.length], {
       headers: { authorization: `Bearer ${opts.token}`, accept: 'text/event-stream', ...(current > 0 ? { 'last-event-id': String(current) } : {}) },
       signal: stop.signal,
       headersTimeout: 10_000,
@@ -130,6 +143,7 @@ export function followTableStream(opts: TableFeedOptions): TableFeed {
         reason = (e as Error).message;
       }
       if (connectedOnce) attempt = 0;
+      else which++; // the next replica, if there are several
       if (stop.signal.aborted) break;
       state(false, reason);
       await sleep(backoffDelay(attempt++, policy, random), undefined, { signal: stop.signal }).catch(() => {});

@@ -84,9 +84,10 @@ test('kill -9 weir server: the proxy keeps serving its last table, restarts from
   assert.deepEqual([pc, sc], [0, 0], 'both stop cleanly');
 });
 
-test('two weir server replicas on one PostgreSQL: kill -9 the leader and the other takes over', await pgTestOptions(), async (t) => {
+test('two weir server replicas on one PostgreSQL: kill -9 the leader, the other takes over, a proxy given both follows it', await pgTestOptions(), async (t) => {
   const a = await backend(t, echo('stable'));
-  const dir = configDir(t, a.url, a.url);
+  const b = await backend(t, echo('canary'));
+  const dir = configDir(t, a.url, b.url);
   const schema = await freshSchema(t);
   const store = `${PG_URL}?schema=${schema}`;
   const r1 = weir(t, ['server', '--json', '--no-watch', '--store', store, '--data-dir', 'r1'], dir);
@@ -101,7 +102,15 @@ test('two weir server replicas on one PostgreSQL: kill -9 the leader and the oth
   const [leader, follower] = states[0] ? [r1, r2] : [r2, r1];
   const followerUrl = states[0] ? i2.control : i1.control;
   assert.equal((await api(followerUrl, ADMIN, 'GET', '/api/v1/services')).status, 200, 'a follower serves the API');
+  // The leader's URL first, so the proxy starts on the replica that will die.
+  const leaderUrl = states[0] ? i1.control : i2.control;
+  const node = weir(t, ['proxy', '--control', `${leaderUrl},${followerUrl}`, '--token', ADMIN, '--listen', '127.0.0.1:0', '--state-file', join(dir, 'pt.json'), '--json'], dir);
+  const { proxy } = await node.info<{ proxy: string }>();
+  assert.equal(await via(proxy), 'stable');
   await leader.kill9();
   await eventually(() => leaderOf(followerUrl), 'the follower to become leader', 10_000);
   assert.match(follower.err(), /this replica is the leader/);
+  assert.equal((await api(followerUrl, ADMIN, 'PUT', '/api/v1/services/shop/weights', { stable: 0, canary: 100 })).status, 200);
+  await eventually(async () => (await via(proxy)) === 'canary', 'the proxy to follow the surviving replica');
+  assert.match(node.err(), new RegExp(`connected to ${followerUrl}`));
 });

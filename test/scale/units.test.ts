@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay, retryAfterMs } from '../../src/runtime/backoff.ts';
-import { tableStreamParser } from '../../src/runtime/table-stream.ts';
+import { controlUrls, tableStreamParser } from '../../src/runtime/table-stream.ts';
 import { readTableFile, tableShapeProblem, writeTableFile } from '../../src/runtime/table-file.ts';
 import { tableEvent } from '../../src/control/stream.ts';
 import { startLeaderElection } from '../../src/control/leader.ts';
@@ -141,4 +141,11 @@ test('leader election: an unreachable database means follower, with the reason, 
   await e.tick();
   assert.equal(e.isLeader(), true);
   await e.stop();
+});
+
+test('control URLs: one, a comma-separated list, or an array; trailing slashes dropped', () => {
+  assert.deepEqual(controlUrls('http://a:8081/'), ['http://a:8081']);
+  assert.deepEqual(controlUrls('http://a:8081, http://b:8081/,'), ['http://a:8081', 'http://b:8081']);
+  assert.deepEqual(controlUrls(['http://a:1']), ['http://a:1']);
+  assert.throws(() => controlUrls(' , '), /no control-plane URL/);
 });

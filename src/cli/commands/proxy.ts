@@ -18,7 +18,8 @@ table. Events go back to the control plane in batches (bounded queue; dropped an
 SIGTERM/SIGINT drain in-flight requests, then exit.
 
 Options:
-      --control URL     the control API (default: WEIR_URL, else http://127.0.0.1:8081)
+      --control URL     the control API (default: WEIR_URL, else http://127.0.0.1:8081); several
+                        replicas' URLs separated by commas are tried in turn after a failure
       --token TOKEN     a token with scope operator (read is enough for the table, not for events)
                         (default: WEIR_TOKEN)
       --listen ADDR     where to serve traffic, host:port (default: 127.0.0.1:8080)

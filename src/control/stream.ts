@@ -25,8 +25,12 @@ export function tableEvent(table: RoutingTable): string {
 }
 
 /**
- * Streams the routing table to one client. Each event is the full table, so a slow client is sent only
- * the newest one when its socket drains (older ones are skipped, never queued without bound).
+ * Streams the routing table to one client (the route's handler; see createTableStreamRoutes). Each
+ * event is the full table, so a slow client is sent only the newest one when its socket drains (older
+ * ones are skipped, never queued without bound).
+ *
+ * @example
+ *   serveTableStream(res, plane, req.headers['last-event-id'] as string | undefined, { heartbeatMs: 15_000 });
  */
 export function serveTableStream(res: ServerResponse, plane: ControlPlane, lastEventId: string | undefined, opts: TableStreamOptions = {}): void {
   res.writeHead(200, {

@@ -26,7 +26,12 @@ export function adminToken(dataDir: string, env: Record<string, string | undefin
   return { token, created: true, source: 'file' };
 }
 
-/** SHA-256 of a token, hex: what the state store keeps instead of the token. */
+/**
+ * SHA-256 of a token, hex: what the state store keeps instead of the token.
+ *
+ * @example
+ *   hashToken('weir_abc').length // 64
+ */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

@@ -251,7 +251,12 @@ export function storeLocation(option: string | undefined, config: WeirConfig, co
   return isPostgresUrl(s) ? s : resolve(dirname(configPath), s);
 }
 
-/** A listen failure as a WeirError that says what to do. */
+/**
+ * A listen failure as a WeirError that says what to do.
+ *
+ * @example
+ *   try { await listenOn(server, 8081, '127.0.0.1'); } catch (e) { throw addressError(e); }
+ */
 export function addressError(cause: unknown): WeirError {
   const e = cause as NodeJS.ErrnoException;
   return new WeirError('CONFIG_INVALID', e.code === 'EADDRINUSE' ? `address in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} — stop what runs there or change proxy.listen / control.listen` : e.message, { cause });

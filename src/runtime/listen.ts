@@ -11,7 +11,12 @@ export function splitListen(listen: string): { host: string; port: number } {
   return { host, port: Number(listen.slice(i + 1)) };
 }
 
-/** A listener's address as a URL host: IPv6 in brackets. */
+/**
+ * A listener's address as a URL host: IPv6 in brackets.
+ *
+ * @example
+ *   urlHost('::1') // '[::1]'
+ */
 export function urlHost(h: string): string {
   return h.includes(':') ? `[${h}]` : h;
 }

@@ -8,7 +8,12 @@ export type { StateStore, WeightOverride, AuditInput, AuditEntry, RolloutRecord,
 export { openSqliteStore } from './sqlite.ts';
 export { openPostgresStore, pgClientConfig } from './postgres.ts';
 
-/** True for a PostgreSQL connection URL (`postgres://` or `postgresql://`). */
+/**
+ * True for a PostgreSQL connection URL (`postgres://` or `postgresql://`).
+ *
+ * @example
+ *   isPostgresUrl('postgres://db/weir') // true
+ */
 export function isPostgresUrl(s: string): boolean {
   return /^postgres(ql)?:\/\//i.test(s);
 }

@@ -53,7 +53,13 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
 }
 
-/** The advisory-lock key space: one per database schema, so two Weir installations in one database stay apart. */
+/**
+ * The advisory-lock key, as SQL: one per purpose and database schema, so two Weir installations in one
+ * database stay apart.
+ *
+ * @example
+ *   await client.query(`SELECT pg_try_advisory_lock(${lockKeySql('leader')})`);
+ */
 export function lockKeySql(purpose: 'migrate' | 'leader'): string {
   return `hashtext('weir:${purpose}:' || coalesce(current_schema(), ''))`;
 }

@@ -3,7 +3,7 @@ import type { ServiceRoute } from '../table.ts';
 import type { ResponseTap, TapExchange, TapHost } from '../taps-types.ts';
 import { admitCopy, newCounters, releaseCopy, sampled } from '../shadow/gate.ts';
 import type { CopyCounters, TokenBucket } from '../shadow/gate.ts';
-import { sendCopy } from '../shadow/copy.ts';
+import { sendCopyLater } from '../shadow/copy.ts';
 import type { CopyPools, CopyResult, CopyTarget } from '../shadow/copy.ts';
 import { teeOf } from '../shadow/shadow.ts';
 import { createCompareCollector } from './collector.ts';
@@ -171,7 +171,7 @@ export function startCompare(host: TapHost, ex: TapExchange, rc: RuntimeCompare,
     const tee = teeOf(ex);
     return tee ? tee.outlet(COMPARE_BODY_BYTES, () => {}) : null;
   };
-  sendCopy(rc.secondary[n % rc.secondary.length], { path: url, method: ex.method, headers, body: bodyFor() }, COMPARE_BODY_BYTES, timeoutMs, (r) => { secondary = r; finish(); });
-  sendCopy(rc.candidate[n % rc.candidate.length], { path: url, method: ex.method, headers, body: bodyFor() }, COMPARE_BODY_BYTES, timeoutMs, (r) => { candidate = r; finish(); });
+  sendCopyLater(rc.secondary[n % rc.secondary.length], { path: url, method: ex.method, headers, body: bodyFor() }, COMPARE_BODY_BYTES, timeoutMs, (r) => { secondary = r; finish(); });
+  sendCopyLater(rc.candidate[n % rc.candidate.length], { path: url, method: ex.method, headers, body: bodyFor() }, COMPARE_BODY_BYTES, timeoutMs, (r) => { candidate = r; finish(); });
   return capture;
 }

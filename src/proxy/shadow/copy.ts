@@ -83,13 +83,17 @@ export class BodyTee extends Transform {
     cb(null, chunk);
   }
 
+  #complete = false;
+
   override _flush(cb: TransformCallback): void {
+    this.#complete = true;
     for (const o of this.outlets) if (o.live) o.stream.push(null);
     cb();
   }
 
+  /** A body cut short (the client went away) ends its copies too; a complete one leaves them to finish. */
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    for (const o of this.outlets) if (o.live) { o.live = false; o.stream.destroy(); }
+    if (!this.#complete) for (const o of this.outlets) if (o.live) { o.live = false; o.stream.destroy(); }
     cb(err);
   }
 }
@@ -214,3 +218,30 @@ export function sendCopy(target: CopyTarget, req: CopyRequest, collect: number, 
     blocking: false,
   }, call);
 }
+
+interface QueuedCopy {
+  target: CopyTarget;
+  req: CopyRequest;
+  collect: number;
+  timeoutMs: number;
+  done: (r: CopyResult) => void;
+}
+
+let queue: QueuedCopy[] = [];
+
+function flushCopies(): void {
+  const q = queue;
+  queue = [];
+  for (let i = 0; i < q.length; i++) sendCopy(q[i].target, q[i].req, q[i].collect, q[i].timeoutMs, q[i].done);
+}
+
+/**
+ * Sends a copy once the event loop has handled the I/O that is ready now (one `setImmediate` per batch):
+ * users' requests — this one's primary included — are dispatched first, and copies take what is left.
+ * @example sendCopyLater(target, { path: '/x', method: 'GET', headers: [], body: null }, 0, 5000, (r) => {});
+ */
+export function sendCopyLater(target: CopyTarget, req: CopyRequest, collect: number, timeoutMs: number, done: (r: CopyResult) => void): void {
+  if (queue.length === 0) setImmediate(flushCopies);
+  queue.push({ target, req, collect, timeoutMs, done });
+}
+

@@ -5,7 +5,7 @@ import { compileMatch, matches, UNSAFE_METHODS } from '../zod-units.ts';
 import type { CompiledMatch } from '../zod-units.ts';
 import { admitCopy, copyOutcome, copyPaused, newCounters, releaseCopy, sampled } from './gate.ts';
 import type { CopyCounters, CopyHealth, TokenBucket } from './gate.ts';
-import { BodyTee, sendCopy } from './copy.ts';
+import { BodyTee, sendCopyLater } from './copy.ts';
 import type { CopyPools, CopyResult, CopyTarget } from './copy.ts';
 import type { ShadowRoute } from './config.ts';
 
@@ -125,7 +125,7 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
   const target = sh.targets[sh.cursor.n++ % sh.targets.length];
   const startedAt = ex.startedAt;
   const method = ex.method;
-  sendCopy(target, { path: url, method, headers: shadowHeaders(ex.headers, r), body }, 0, r.timeoutMs, (res: CopyResult) => {
+  sendCopyLater(target, { path: url, method, headers: shadowHeaders(ex.headers, r), body }, 0, r.timeoutMs, (res: CopyResult) => {
     releaseCopy(c, res.error === undefined);
     if (res.error === 'SHADOW_TIMEOUT') c.dropped.slow++;
     // Connection failures and resets pause the copies for a moment; a slow answer does not (the caps bound it).

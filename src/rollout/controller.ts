@@ -81,10 +81,11 @@ export class RolloutController {
     if (!svc) throw new WeirError('NOT_FOUND', `no service named "${service}"`);
     if (this.halted) throw new WeirError('HALTED', `Weir is halted (${this.halted.reason ?? 'no reason given'}); run weir unhalt first`);
     if (!(canary in svc.versions)) throw new WeirError('VALIDATION_FAILED', `no version named "${canary}" in ${service} (versions: ${Object.keys(svc.versions).join(', ')}); deploy it in weir.yaml first`);
+    const existing = await this.get(service);
+    if (existing) this.#syncStable(existing.state); // another replica may have finished a rollout
     const route = this.#o.plane.table.services.find((s) => s.name === service);
     const stable = route?.stable ?? Object.keys(svc.versions)[0];
     if (canary === stable) throw new WeirError('VALIDATION_FAILED', `${canary} is already the stable version of ${service}`);
-    const existing = await this.get(service);
     if (existing && !isFinal(existing.state.phase)) throw new WeirError('CONFLICT', `${service} already has a rollout in progress (${existing.state.canary}, ${existing.state.phase}); abort it first`);
     const hooks = svc.rollout?.webhooks ?? [];
     const body = { service, canary, stable, actor };
@@ -118,18 +119,23 @@ export class RolloutController {
     return state;
   }
 
-  /** One pass of background work over every unfinished rollout (leader only). */
+  /**
+   * One pass of background work over every unfinished rollout (leader only). Every replica also
+   * follows the stored state: the halt switch and the stable versions rollouts set.
+   */
   async tick(): Promise<void> {
-    if (this.#ticking || !this.#o.isLeader()) return;
+    if (this.#ticking) return;
     this.#ticking = true;
     try {
+      if (!this.#o.isLeader()) await this.#o.plane.refresh(); // the leader's rollout writes, seen by this replica
       for (const r of await this.#o.store.listRollouts()) {
         if (r.service === HALT_KEY) {
           this.#halt = r.state as HaltState;
           continue;
         }
         const state = r.state as RolloutState;
-        if (isFinal(state.phase)) continue;
+        this.#syncStable(state);
+        if (isFinal(state.phase) || !this.#o.isLeader()) continue;
         const versions = this.#o.config().services[r.service]?.versions;
         if (!versions || !(state.canary in versions) || !(state.stable in versions)) {
           await this.#apply(r.service, { type: 'abort', actor: 'controller', reason: `${r.service}, ${state.canary} or ${state.stable} is no longer in the config` }, 'controller');

@@ -17,6 +17,11 @@ export interface EventsRoutesOptions {
   maxBodyBytes?: number;
   /** Seconds a client is told to wait when the store's queue is full. Default 1. */
   retryAfterSeconds?: number;
+  /**
+   * Scope of the ingest routes (`/api/v1/events`, `/v1/traces`, `/v1/logs`). Default `operator`;
+   * `public` lets OpenTelemetry SDKs send without a token (e.g. on a port only the apps can reach).
+   */
+  ingestScope?: ApiRoute['scope'];
 }
 
 const PROTOBUF = 'application/x-protobuf';
@@ -52,6 +57,7 @@ function parseSince(v: string | null, now: number): number | undefined {
 export function createEventsRoutes(store: EventStore, opts: EventsRoutesOptions = {}): ApiRoute[] {
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   const retryAfter = String(opts.retryAfterSeconds ?? 1);
+  const ingestScope = opts.ingestScope ?? 'operator';
 
   const otlp = (signal: OtlpSignal): ApiRoute['handler'] => async (req, res) => {
     const proto = isProtobuf(req);
@@ -142,7 +148,7 @@ export function createEventsRoutes(store: EventStore, opts: EventsRoutesOptions 
       },
     },
     {
-      method: 'POST', path: '/api/v1/events', scope: 'operator',
+      method: 'POST', path: '/api/v1/events', scope: ingestScope,
       async handler(req, res) {
         if (store.full) {
           sendJson(res, 429, new WeirError('RATE_LIMITED', 'the event store queue is full; retry later').toJSON(), { 'retry-after': retryAfter });
@@ -162,7 +168,7 @@ export function createEventsRoutes(store: EventStore, opts: EventsRoutesOptions 
         sendJson(res, 200, parsed.statuses);
       },
     },
-    { method: 'POST', path: '/v1/traces', scope: 'operator', handler: otlp('traces') },
-    { method: 'POST', path: '/v1/logs', scope: 'operator', handler: otlp('logs') },
+    { method: 'POST', path: '/v1/traces', scope: ingestScope, handler: otlp('traces') },
+    { method: 'POST', path: '/v1/logs', scope: ingestScope, handler: otlp('logs') },
   ];
 }

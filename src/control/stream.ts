@@ -86,14 +86,14 @@ export function serveTableStream(res: ServerResponse, plane: ControlPlane, lastE
 export function createTableStreamRoutes(plane: ControlPlane, opts: TableStreamOptions = {}): ApiRoute[] {
   return [
     {
-      method: 'GET', path: '/api/v1/routing-table/stream', scope: 'read',
+      method: 'GET', path: '/api/v1/routing-table/stream', scope: 'operator',
       handler(req, res) {
         const last = req.headers['last-event-id'];
         serveTableStream(res, plane, typeof last === 'string' ? last : undefined, opts);
       },
     },
     {
-      method: 'GET', path: '/api/v1/routing-table', scope: 'read',
+      method: 'GET', path: '/api/v1/routing-table', scope: 'operator',
       handler: (_req, res) => sendJson(res, 200, plane.table),
     },
   ];

@@ -32,7 +32,8 @@ test('tokens: admin creates read/operator tokens, shown once, stored as hashes; 
   assert.deepEqual([forbidden.status, forbidden.body.error.code], [403, 'FORBIDDEN']);
   assert.equal((await api(c, op, 'PUT', '/api/v1/services/shop/weights', { stable: 0, canary: 100 })).status, 200);
   assert.equal((await api(c, op, 'POST', '/api/v1/tokens', { name: 'sneaky', scope: 'admin' })).body.error.code, 'FORBIDDEN');
-  assert.equal((await api(c, reader.body.token, 'GET', '/api/v1/routing-table')).status, 200, 'read may follow the table');
+  assert.equal((await api(c, reader.body.token, 'GET', '/api/v1/routing-table')).status, 403, 'the table holds test tokens and shadow credentials: not for read tokens');
+  assert.equal((await api(c, op, 'GET', '/api/v1/routing-table')).status, 200, 'a proxy follows the table with an operator token');
   assert.equal((await api(c, null, 'GET', '/api/v1/tokens')).body.error.code, 'UNAUTHORIZED');
 
   const list = await api(c, ADMIN, 'GET', '/api/v1/tokens');

@@ -157,9 +157,13 @@ test('the stream route: the current table first, a heartbeat comment, nothing re
   t.after(() => store.close());
   const plane = await ControlPlane.create(config({ services: { shop: { match: { pathPrefix: '/' }, versions: { stable: 'http://127.0.0.1:1', canary: 'http://127.0.0.1:2' } } } }).config, store);
   const stop = new AbortController();
-  const server = createControlServer({ routes: createTableStreamRoutes(plane, { heartbeatMs: 20, signal: stop.signal }), tokens: () => [{ token: 'r', principal: { scope: 'read', name: 'r' } }] });
+  const server = createControlServer({ routes: createTableStreamRoutes(plane, { heartbeatMs: 20, signal: stop.signal }), tokens: () => [{ token: 'r', principal: { scope: 'operator', name: 'r' } }, { token: 'ro', principal: { scope: 'read', name: 'ro' } }] });
   const { port } = await listenOn(server, 0, '127.0.0.1');
   t.after(() => { stop.abort(); server.closeAllConnections(); server.close(); });
+  // The table holds test tokens and shadow credentials: a read token may not follow it.
+  const forbidden = await request(`http://127.0.0.1:${port}/api/v1/routing-table/stream`, { headers: { authorization: 'Bearer ro' } });
+  assert.equal(forbidden.statusCode, 403);
+  await forbidden.body.dump();
   const read = async (headers: Record<string, string>) => {
     const res = await request(`http://127.0.0.1:${port}/api/v1/routing-table/stream`, { headers: { authorization: 'Bearer r', ...headers } });
     assert.equal(res.headers['content-type'], 'text/event-stream; charset=utf-8');

@@ -7,6 +7,7 @@
 //
 //   node bench/shadow.ts                      # defaults: 3 rounds × 5 s
 //   ROUNDS=5 SECONDS=8 node bench/shadow.ts
+//   ONLY=latency RATE=400 node bench/shadow.ts  # the user-latency part alone, at a chosen rate
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, op
 import type { WrkResult } from './lib/peers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ONLY = process.env.ONLY ?? '';
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
 const ROOT = join(import.meta.dirname, '..');
@@ -73,19 +75,19 @@ const tput: Array<[string, number]> = [
   ['nginx mirror 100% (20 ms)', mirrorSlow.port], ['weir shadow 100% (20 ms)', ports['weir shadow 100% (20 ms)']],
   ['weir (no shadow)', ports['weir (no shadow)']],
 ];
-for (const [, port] of tput) await wrk(0, port, 2, CONNECTIONS);
+if (ONLY !== 'latency') for (const [, port] of tput) await wrk(0, port, 2, CONNECTIONS);
 const rps = new Map<string, WrkResult[]>(tput.map(([n]) => [n, []]));
-for (let r = 0; r < ROUNDS; r++) {
+for (let r = 0; r < (ONLY === 'latency' ? 0 : ROUNDS); r++) {
   for (const [n, port] of tput) {
     const res = await wrk(0, port, SECONDS, CONNECTIONS);
     rps.get(n)!.push(res);
     console.log(`  round ${r + 1} ${n.padEnd(26)} ${Math.round(res.rps)} rps  p99 ${res.p99.toFixed(2)} ms${res.errors ? `  errors ${res.errors}` : ''}`);
   }
 }
-const rpsOf = (n: string) => median(rps.get(n)!.map((x) => x.rps));
+const rpsOf = (n: string) => (rps.get(n)!.length ? median(rps.get(n)!.map((x) => x.rps)) : NaN);
 
 // 2 and 3. User latency at a fixed rate: a quarter of Weir's unshadowed maximum (RATE= to choose).
-const rate = Math.round(Number(process.env.RATE ?? rpsOf('weir (no shadow)') / 4));
+const rate = Math.round(Number(process.env.RATE ?? (ONLY === 'latency' ? 400 : rpsOf('weir (no shadow)') / 4)));
 const latNames = ['weir (no shadow)', 'weir shadow+compare', 'shadow hangs', 'shadow resets', 'shadow 10 s late'] as const;
 const lat = new Map<string, Array<Awaited<ReturnType<typeof openLoop>>>>(latNames.map((n) => [n, []]));
 console.log(`\nuser latency at ${rate} req/s (open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);

@@ -12,6 +12,8 @@ import { rolloutSpec } from '../../src/rollout/spec.ts';
 import { INITIAL_SEQUENTIAL_STATE } from '../../src/stats/index.ts';
 
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
+// In CI a missing Prometheus is a failure, not a skip (.ci/run installs it from Debian).
+if (!hasPrometheus && process.env.CI === 'true') throw new Error('prometheus is not installed: .ci/run should have installed it (apt-get install -y prometheus)');
 
 async function freePort(): Promise<number> {
   const s = createServer();

@@ -81,6 +81,8 @@ export function totalVariation(selection: ReadonlyMap<unknown, number>, baseline
 const ID_LIKE_SHARE = 0.5;
 /** Values kept apart when scoring a categorical field; the rest count as one "other" value. */
 export const SCORE_VALUES = 50;
+/** Categorical fields with more distinct values than this get a query of their own (see bubbleUp). */
+const NARROW_VALUES = 1000;
 const SKIP = new Set(['timestamp']);
 
 /**
@@ -143,63 +145,106 @@ export async function bubbleUp(store: EventStore, input: unknown): Promise<Bubbl
     const col = quoteIdent(f.name);
     return `count(${col}) AS n${i}, ${isNumeric(f) ? `min(${col})::DOUBLE AS lo${i}, max(${col})::DOUBLE AS hi${i}` : `approx_count_distinct(${col}) AS d${i}`}`;
   }).join(', ')} FROM ${EVENTS_TABLE} WHERE ${where}`, whereParams))[0];
-  const frac = (x: string) => `${x} / ${S}::DOUBLE`;
-  const shareDiff = `abs(${frac('s')} - b / ${B}::DOUBLE)`;
+  // Which fields to compare, and as what: a categorical field by value, a numeric one by bucket.
+  const kept: { field: FieldInfo; expr: string; range?: [number, number] }[] = [];
+  const wide: FieldInfo[] = [];
+  const qp: Scalar[] = [...params];
   for (const [i, f] of fields.entries()) {
-    const col = quoteIdent(f.name);
     if (Number(stats[`n${i}`]) === 0) {
       result.skipped.push({ field: f.name, reason: 'no values in range' });
       continue;
     }
-    const numericField = isNumeric(f);
-    const distinct = Number(stats[`d${i}`]);
-    if (!numericField && distinct > 20 && distinct > ID_LIKE_SHARE * (S + B)) {
-      result.skipped.push({ field: f.name, reason: `high cardinality (about ${distinct} distinct values): looks like an id` });
+    const col = quoteIdent(f.name);
+    if (!isNumeric(f)) {
+      const distinct = Number(stats[`d${i}`]);
+      if (distinct > 20 && distinct > ID_LIKE_SHARE * (S + B)) {
+        result.skipped.push({ field: f.name, reason: `high cardinality (about ${distinct} distinct values): looks like an id` });
+        continue;
+      }
+      if (distinct > NARROW_VALUES) wide.push(f);
+      else kept.push({ field: f, expr: col });
       continue;
     }
-    let rows: Record<string, unknown>[];
-    let range: [number, number] | undefined;
-    if (numericField) {
-      range = [Number(stats[`lo${i}`]), Number(stats[`hi${i}`])];
-      const lo = `$${params.length + 1}::DOUBLE`;
-      const hi = `$${params.length + 2}::DOUBLE`;
-      const bucket = `CASE WHEN ${col} IS NULL THEN NULL WHEN ${hi} = ${lo} THEN 0 ELSE least(floor((${col} - ${lo}) / (${hi} - ${lo}) * ${BUBBLEUP_BUCKETS}), ${BUBBLEUP_BUCKETS - 1})::INTEGER END`;
-      rows = await store.sql(
-        `WITH g AS (SELECT ${bucket} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1)
-         SELECT v, s, b, sum(${shareDiff}) OVER () / 2 AS tvd, count(*) OVER () AS n FROM g ORDER BY v NULLS LAST`, [...params, range[0], range[1]]);
-    } else {
-      // Values past the SCORE_VALUES most frequent are merged into one "other" value before scoring:
-      // with many rare values, sampling noise alone would make every side look different.
-      rows = await store.sql(
-        `WITH g AS (SELECT ${col} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1),
-         r AS (SELECT *, row_number() OVER (ORDER BY s + b DESC, v NULLS FIRST) AS rk, count(*) OVER () AS n FROM g),
-         lumped AS (SELECT sum(s) AS s, sum(b) AS b FROM r GROUP BY CASE WHEN rk <= ${SCORE_VALUES} THEN rk ELSE 0 END),
-         score AS (SELECT sum(${shareDiff}) / 2 AS tvd FROM lumped)
-         SELECT v, s, b, (SELECT tvd FROM score) AS tvd, n FROM r ORDER BY ${shareDiff} DESC, s DESC, v LIMIT ${Math.max(1, Math.floor(top))}`, params);
+    const range: [number, number] = [Number(stats[`lo${i}`]), Number(stats[`hi${i}`])];
+    qp.push(range[0], range[1]);
+    const lo = `$${qp.length - 1}::DOUBLE`;
+    const hi = `$${qp.length}::DOUBLE`;
+    kept.push({ field: f, range, expr: `CASE WHEN ${col} IS NULL THEN NULL WHEN ${hi} = ${lo} THEN 0 ELSE least(floor((${col} - ${lo}) / (${hi} - ${lo}) * ${BUBBLEUP_BUCKETS}), ${BUBBLEUP_BUCKETS - 1})::INTEGER END` });
+  }
+  if (kept.length > 0) {
+    // Every field's distribution on both sides in a single scan: one grouping set per field.
+    const rows = await store.sql(
+      `SELECT ${kept.map((k, j) => `${k.expr} AS v${j}, GROUPING(${k.expr}) AS r${j}`).join(', ')},
+         count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b
+       FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY GROUPING SETS (${kept.map((k) => `(${k.expr})`).join(', ')})`, qp);
+    const byField: { v: string | number | boolean | null; s: number; b: number }[][] = kept.map(() => []);
+    for (const row of rows) {
+      const j = kept.findIndex((_, x) => Number(row[`r${x}`]) === 0);
+      if (j >= 0) byField[j].push({ v: plain(row[`v${j}`]), s: Number(row.s), b: Number(row.b) });
     }
+    kept.forEach((k, j) => result.dimensions.push(dimension(k.field, k.range, byField[j], S, B, top)));
+  }
+  // Fields with many values: one query each, scored in SQL so that only the top values come back.
+  const shareDiff = `abs(s / ${S}::DOUBLE - b / ${B}::DOUBLE)`;
+  for (const f of wide) {
+    const col = quoteIdent(f.name);
+    const rows = await store.sql(
+      `WITH g AS (SELECT ${col} AS v, count(*) FILTER (WHERE ${selExpr}) AS s, count(*) FILTER (WHERE NOT ${selExpr}) AS b FROM ${EVENTS_TABLE} WHERE ${where} GROUP BY 1),
+       r AS (SELECT *, row_number() OVER (ORDER BY s + b DESC, v NULLS FIRST) AS rk, count(*) OVER () AS n FROM g),
+       lumped AS (SELECT sum(s) AS s, sum(b) AS b FROM r GROUP BY CASE WHEN rk <= ${SCORE_VALUES} THEN rk ELSE 0 END),
+       score AS (SELECT sum(${shareDiff}) / 2 AS tvd FROM lumped)
+       SELECT v, s, b, (SELECT tvd FROM score) AS tvd, n FROM r ORDER BY ${shareDiff} DESC, s DESC, v LIMIT ${Math.max(1, Math.floor(top))}`, params);
     if (rows.length === 0) continue;
-    const dim: Dimension = { field: f.name, kind: numericField ? 'numeric' : 'categorical', score: Number(rows[0].tvd), cardinality: Number(rows[0].n), values: [] };
-    if (range) {
-      const [lo, hi] = range;
-      const width = (hi - lo) / BUBBLEUP_BUCKETS;
-      dim.histogram = rows.filter((r) => r.v !== null).map((r) => ({
-        lower: lo + Number(r.v) * width, upper: hi === lo ? hi : lo + (Number(r.v) + 1) * width,
-        selection: Number(r.s) / S, baseline: Number(r.b) / B,
-      }));
-      const missing = rows.find((r) => r.v === null);
-      if (missing) dim.values.push(share(null, missing, S, B));
-    } else {
-      dim.values = rows.map((r) => share(plain(r.v), r, S, B));
-    }
-    result.dimensions.push(dim);
+    result.dimensions.push({
+      field: f.name, kind: 'categorical', score: Number(rows[0].tvd), cardinality: Number(rows[0].n),
+      values: rows.map((r) => share({ v: plain(r.v), s: Number(r.s), b: Number(r.b) }, S, B)),
+    });
   }
   result.dimensions.sort((a, b) => b.score - a.score || a.field.localeCompare(b.field));
   result.meta.elapsed_ms = Math.round((performance.now() - t0) * 10) / 10;
   return result;
 }
 
-function share(value: Scalar | null, r: Record<string, unknown>, S: number, B: number): ValueShare {
-  const s = Number(r.s);
-  const b = Number(r.b);
-  return { value, selection: s / S, baseline: b / B, selection_count: s, baseline_count: b };
+function share(r: { v: Scalar | null; s: number; b: number }, S: number, B: number): ValueShare {
+  return { value: r.v, selection: r.s / S, baseline: r.b / B, selection_count: r.s, baseline_count: r.b };
+}
+
+function compareValues(a: Scalar | null, b: Scalar | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
+/**
+ * One field's dimension from its value (or bucket) counts on both sides. Categorical fields are scored
+ * with their values past the SCORE_VALUES most frequent merged into one; numeric ones over buckets.
+ */
+export function dimension(field: FieldInfo, range: [number, number] | undefined, counts: { v: Scalar | null; s: number; b: number }[], S: number, B: number, top: number): Dimension {
+  const diff = (r: { s: number; b: number }) => Math.abs(r.s / S - r.b / B);
+  const dim: Dimension = { field: field.name, kind: range ? 'numeric' : 'categorical', score: 0, cardinality: counts.length, values: [] };
+  if (range) {
+    dim.score = counts.reduce((a, r) => a + diff(r), 0) / 2;
+    const [lo, hi] = range;
+    const width = (hi - lo) / BUBBLEUP_BUCKETS;
+    dim.histogram = counts.filter((r) => r.v !== null).sort((a, b) => Number(a.v) - Number(b.v)).map((r) => ({
+      lower: lo + Number(r.v) * width, upper: hi === lo ? hi : lo + (Number(r.v) + 1) * width, selection: r.s / S, baseline: r.b / B,
+    }));
+    const missing = counts.find((r) => r.v === null);
+    if (missing) dim.values.push(share(missing, S, B));
+    return dim;
+  }
+  const byFrequency = [...counts].sort((a, b) => b.s + b.b - (a.s + a.b) || (a.v === null ? -1 : b.v === null ? 1 : compareValues(a.v, b.v)));
+  const other = { s: 0, b: 0 };
+  let score = 0;
+  byFrequency.forEach((r, i) => {
+    if (i < SCORE_VALUES) score += diff(r);
+    else {
+      other.s += r.s;
+      other.b += r.b;
+    }
+  });
+  dim.score = (score + diff(other)) / 2;
+  dim.values = [...counts].sort((a, b) => diff(b) - diff(a) || b.s - a.s || compareValues(a.v, b.v)).slice(0, Math.max(1, Math.floor(top))).map((r) => share(r, S, B));
+  return dim;
 }

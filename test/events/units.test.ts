@@ -84,3 +84,22 @@ test('teeSinks fans out, sums counts and survives a throwing observer', async ()
   assert.equal(sink.queued, 2);
   await sink.flush();
 });
+
+test('BubbleUp dimension: the tail past the 50 most frequent values is merged before scoring', async () => {
+  const { dimension, SCORE_VALUES } = await import('../../src/events/bubbleup.ts');
+  const field = { name: 'app.user', type: 'VARCHAR' as const, standard: false };
+  // 50 common values, equal on both sides; 100 rare ones seen only in the selection or only in the baseline.
+  const counts = [
+    ...Array.from({ length: SCORE_VALUES }, (_, i) => ({ v: `c${i}`, s: 2, b: 2 })),
+    ...Array.from({ length: 100 }, (_, i) => ({ v: `r${i}`, s: i % 2, b: 1 - (i % 2) })),
+  ];
+  const S = counts.reduce((a, c) => a + c.s, 0);
+  const B = counts.reduce((a, c) => a + c.b, 0);
+  const d = dimension(field, undefined, counts, S, B, 3);
+  assert.equal(d.cardinality, 150);
+  assert.ok(Math.abs(d.score) < 1e-12, `rare values split evenly between sides merge to no difference (${d.score})`);
+  assert.equal(d.values.length, 3);
+  assert.ok(d.values[0].value!.toString().startsWith('r'), 'the top values shown are the most different ones');
+  const unmerged = counts.reduce((a, c) => a + Math.abs(c.s / S - c.b / B), 0) / 2;
+  assert.ok(unmerged > 0.3, `without merging the same data would look different (${unmerged})`);
+});

@@ -170,3 +170,12 @@ test('a service without shadow, compare or faults has no taps (zero per-request 
   assert.equal(proxy.table.services[0].taps, undefined);
   void once;
 });
+
+test('regression: with a shadow, a chunked body over the request-body limit still fails the primary with 413', async (t) => {
+  const primary = await backend(t, echo('stable'));
+  const sh = await backend(t, echo('next'));
+  const { url } = await proxyFor(t, { shop: { match: { pathPrefix: '/' }, versions: { stable: primary.url, next: sh.url }, limits: { requestBody: 1000 }, shadow: { version: 'next', allowUnsafeMethods: true } } });
+  const res = await request(url, { method: 'POST', body: Readable.from((function* () { for (let i = 0; i < 10; i++) yield Buffer.alloc(512, 'c'); })()) });
+  assert.equal(res.statusCode, 413);
+  await res.body.dump();
+});

@@ -79,7 +79,10 @@ export function teeOf(ex: TapExchange): BodyTee | null {
   if (ex.body === null) return null;
   if (ex.body instanceof BodyTee) return ex.body;
   const tee = new BodyTee();
-  ex.body = ex.body.pipe(tee);
+  const src = ex.body;
+  // pipe() does not forward errors: a body over its limit (BodyMeter) must still fail the primary.
+  src.once('error', (err) => tee.destroy(err));
+  ex.body = src.pipe(tee);
   return tee;
 }
 

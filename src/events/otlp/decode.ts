@@ -1,42 +1,20 @@
-import protobuf from 'protobufjs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type protobuf from 'protobufjs';
+import { OTLP_TYPES, otlpRoot } from './schema.ts';
 
 /**
- * OTLP protobuf decoding with protobufjs and the official .proto files (vendored unchanged from
- * open-telemetry/opentelemetry-proto v1.11, Apache-2.0, under ./proto). Decoded messages are turned into
- * the OTLP/JSON shape (lowerCamelCase keys, int64 as strings, enums as numbers) so one mapper serves
- * both encodings; the only difference left is that ids arrive as base64 instead of hex.
+ * OTLP protobuf encoding and decoding with protobufjs and Weir's own description of the OTLP messages
+ * (./schema.ts). Decoded messages are turned into the OTLP/JSON shape (lowerCamelCase keys, int64 as
+ * strings, enums as numbers) so one mapper serves both encodings; the only difference left is that ids
+ * arrive as base64 instead of hex.
  */
-const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), 'proto');
-
-let root: protobuf.Root | undefined;
-function load(): protobuf.Root {
-  if (root) return root;
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => join(PROTO_DIR, target);
-  r.loadSync([
-    'opentelemetry/proto/collector/trace/v1/trace_service.proto',
-    'opentelemetry/proto/collector/logs/v1/logs_service.proto',
-  ], { keepCase: false });
-  // google.rpc.Status, the body of OTLP error responses (two fields; declared here rather than vendored).
-  r.add(protobuf.Type.fromJSON('Status', { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } } }));
-  root = r;
-  return r;
-}
+const load = otlpRoot;
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: String, defaults: false, arrays: true };
 
 export type OtlpSignal = 'traces' | 'logs';
 
-const REQUEST = {
-  traces: 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
-  logs: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest',
-} as const;
-const RESPONSE = {
-  traces: 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
-  logs: 'opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse',
-} as const;
+const REQUEST = { traces: OTLP_TYPES.tracesRequest, logs: OTLP_TYPES.logsRequest } as const;
+const RESPONSE = { traces: OTLP_TYPES.tracesResponse, logs: OTLP_TYPES.logsResponse } as const;
 
 /** Decodes an Export*ServiceRequest; throws protobufjs's error on malformed input. */
 export function decodeRequest(signal: OtlpSignal, body: Uint8Array): Record<string, unknown> {
@@ -54,7 +32,7 @@ export function encodeResponse(signal: OtlpSignal, partial?: { rejected: number;
 
 /** Encodes a google.rpc.Status for an error response. */
 export function encodeStatus(code: number, message: string): Uint8Array {
-  const type = load().lookupType('Status');
+  const type = load().lookupType(OTLP_TYPES.rpcStatus);
   return type.encode(type.fromObject({ code, message })).finish();
 }
 

@@ -215,6 +215,15 @@ export const configSchema = z.strictObject({
     rawStickyKey: z.boolean().optional(),
     /** Write the JSON-lines access log (dataDir/events.jsonl). */
     accessLog: z.boolean().optional(),
+    /** Keep events in the embedded, queryable store (dataDir/events.duckdb). Default true. */
+    store: z.boolean().optional(),
+    /** How long and how much the event store keeps. Defaults: 7d, 5GiB. */
+    retention: z.strictObject({ maxAge: duration.optional(), maxSize: byteSize.optional() }).optional(),
+    /** Also export every event as a span over OTLP/HTTP protobuf (bounded queue, retried, drop-and-count). */
+    export: z.strictObject({
+      otlp: url,
+      headers: z.record(z.string(), z.string()).optional(),
+    }).optional(),
   }).optional(),
   /** Feature flags in flagd's format (JSON or YAML), served over OFREP on the control listener. */
   flags: z.strictObject({

@@ -29,8 +29,6 @@ export interface RolloutControllerOptions {
   analyzer: Analyzer;
   isLeader: () => boolean;
   log?: (line: string) => void;
-  /** Called before a rollout starts (e.g. to open the event store it will be judged on). */
-  beforeStart?: () => Promise<void>;
 }
 
 /**
@@ -93,7 +91,6 @@ export class RolloutController {
       const r = await checkHooks(hooks, type, body);
       if (!r.ok) throw new WeirError('GATE_CLOSED', `the ${type} webhook said no: ${r.message}`, { details: { type, message: r.message } });
     }
-    await this.#o.beforeStart?.();
     const now = this.#o.now();
     const state = newRollout({ service, stable, canary, spec: rolloutSpec(svc.rollout), now, actor });
     const t = transition(state, { type: 'tick' }, now, { halted: false });

@@ -3,7 +3,6 @@ import type { EventsLike } from '../analysis/events-source.ts';
 import { createAnalyzer } from '../analysis/analyzer.ts';
 import { RolloutController } from './controller.ts';
 import { createRolloutRoutes } from './routes.ts';
-import { tapSinkIntoEventStore } from './events-tap.ts';
 
 /** How often the controller looks at running rollouts (WEIR_ROLLOUT_TICK_MS overrides, for tests and demos). */
 export const DEFAULT_TICK_MS = 1000;
@@ -20,15 +19,11 @@ export function createRolloutExtension(o: { tickMs?: number; events?: () => Even
   return {
     name: 'rollouts',
     async start(ctx) {
-      // Until the event store is an extension of its own, tap the proxy's sink (see events-tap.ts).
-      const tap = o.events || ctx.get<EventsLike>('events') ? undefined : tapSinkIntoEventStore(ctx.sink, ctx.dataDir, ctx.now);
-      const analyzer = createAnalyzer({ events: o.events ?? (() => ctx.get<EventsLike>('events') ?? tap?.current()) });
+      const analyzer = createAnalyzer({ events: o.events ?? (() => ctx.get<EventsLike>('events')) });
       const controller = new RolloutController({
         plane: ctx.plane, store: ctx.store, config: ctx.config, now: ctx.now, analyzer, isLeader: ctx.isLeader, log: ctx.log,
-        beforeStart: async () => { await tap?.open(); },
       });
       await controller.init();
-      if (tap && (await ctx.store.listRollouts()).some((r) => !r.service.startsWith('*'))) await tap.open();
       const tickMs = o.tickMs ?? (Number(process.env.WEIR_ROLLOUT_TICK_MS) || DEFAULT_TICK_MS);
       const timer = setInterval(() => void controller.tick(), tickMs);
       timer.unref();
@@ -39,7 +34,6 @@ export function createRolloutExtension(o: { tickMs?: number; events?: () => Even
         async stop() {
           clearInterval(timer);
           await controller.idle();
-          await tap?.close();
         },
       };
     },

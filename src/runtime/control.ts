@@ -13,7 +13,9 @@ import { adminToken, createTokenRegistry, createTokensRoutes } from '../control/
 import type { TokenRegistry } from '../control/tokens.ts';
 import { createTableStreamRoutes } from '../control/stream.ts';
 import { readJson, sendJson } from '../control/http.ts';
-import { createJsonlSink, createNullSink, teeSink } from '../events/jsonl-sink.ts';
+import { createJsonlSink } from '../events/jsonl-sink.ts';
+import { createFanoutSink } from './fanout-sink.ts';
+import type { FanoutSink } from './fanout-sink.ts';
 import { parseEventBatch } from '../events/batch.ts';
 import type { EventSink } from '../events/schema.ts';
 import type { Proxy } from '../proxy/server.ts';
@@ -25,6 +27,9 @@ import type { ControlContext, StartedExtension } from './extensions.ts';
 import { createFlagRegistry, createOfrepRoutes, formatFlagIssues, watchFlagFiles } from '../flags/index.ts';
 import type { FlagRegistry } from '../flags/index.ts';
 import { splitListen } from './listen.ts';
+import { createCompareRoutes } from '../proxy/compare/routes.ts';
+import { createFaultRoutes } from '../proxy/faults/routes.ts';
+import { createShadowRoutes } from '../proxy/shadow/routes.ts';
 
 export interface ControlOptions {
   configPath: string;
@@ -112,7 +117,7 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     throw e;
   };
   let plane: ControlPlane;
-  let sink: EventSink;
+  let sink: FanoutSink;
   let flagWatcher: ReturnType<typeof watchFlagFiles> | undefined;
   const flags: FlagRegistry = createFlagRegistry({ clock: now });
   try {
@@ -122,7 +127,8 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     if (ev.accessLog !== false) {
       sinks.push(await createJsonlSink({ path: join(dataDir, 'events.jsonl'), capacity: ev.bufferSize, flushIntervalMs: ev.flushInterval }));
     }
-    sink = sinks.length === 1 ? sinks[0] : sinks.length ? teeSink(...sinks) : createNullSink();
+    // Capabilities attach their own sinks (the event store, metrics) through ctx.sink.add/observe.
+    sink = createFanoutSink(sinks);
     cleanup.push(() => sink.close());
     // Flags: flagd-format files, watched; an invalid file at startup is an error, later the last good set stays.
     const flagFiles = (config.flags?.files ?? []).map((f) => resolve(dirname(configPath), f));
@@ -169,6 +175,9 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     },
     { method: 'GET', path: '/api/v1/leader', scope: 'read', handler: (_q, res) => sendJson(res, 200, leaderStatus()) },
     ...createServicesRoutes(plane, opts.proxy ?? (() => undefined), now),
+    ...createCompareRoutes(opts.proxy ?? (() => undefined)),
+    ...createFaultRoutes(plane, opts.proxy ?? (() => undefined), now),
+    ...createShadowRoutes(opts.proxy ?? (() => undefined)),
     ...createOfrepRoutes({ registry: flags, signal: streams.signal }),
     ...createTokensRoutes(tokens),
     ...createTableStreamRoutes(plane, { signal: streams.signal }),

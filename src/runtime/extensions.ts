@@ -1,7 +1,7 @@
 import type { WeirConfig } from '../config/schema.ts';
 import type { ControlPlane } from '../control/plane.ts';
 import type { ApiRoute } from '../control/route.ts';
-import type { EventSink } from '../events/schema.ts';
+import type { FanoutSink } from './fanout-sink.ts';
 import type { StateStore } from '../store/types.ts';
 
 /** What a control-plane capability gets when the control plane starts (`weir up`, `weir server`). */
@@ -12,8 +12,12 @@ export interface ControlContext {
   dataDir: string;
   now: () => number;
   log: (line: string) => void;
-  /** Where events go (the proxy's sink in `weir up`; batches from proxies in `weir server`). */
-  sink: EventSink;
+  /**
+   * Where the proxy's events go (in `weir up`; in `weir server`, batches that `weir proxy` nodes post
+   * when no capability serves `POST /api/v1/events`). A capability attaches with `sink.add(mySink)` or
+   * `sink.observe(fn)`.
+   */
+  sink: FanoutSink;
   /**
    * True while this process may run controllers (always in `weir up`; in `weir server` only the replica
    * holding the PostgreSQL advisory lock). Controllers check it before every action.

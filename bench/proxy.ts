@@ -10,8 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Pool } from 'undici';
-import { WORK, freePort, haproxy, kill, need, nginxBackends, nginxProxy, pinned, waitPort, wrk } from './lib/peers.ts';
+import { WORK, freePort, haproxy, kill, need, nginxBackends, nginxProxy, openLoop, pinned, waitPort, wrk } from './lib/peers.ts';
 import type { WrkResult } from './lib/peers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -79,41 +78,12 @@ console.log(`  weir ÷ naive-node ${(w.rps / summary.get('naive-node')!.rps).toF
 
 // Added latency at half of Weir's max load: open loop (requests sent on schedule whether or not
 // earlier ones finished), latency measured from the scheduled send time (no coordinated omission).
-async function fixedRate(port: number, rate: number, seconds: number): Promise<{ p50: number; p99: number; sent: number; failed: number }> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
-  const lat: number[] = [];
-  let failed = 0;
-  let sent = 0;
-  const start = performance.now();
-  const total = Math.round(rate * seconds);
-  const inflight: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      while (sent < due) {
-        const scheduled = start + (sent / rate) * 1000;
-        sent++;
-        inflight.push(pool.request({ path: '/api/products', method: 'GET', headers: { 'x-user-id': `user-${sent % 100000}` } }).then(async (r) => {
-          await r.body.dump();
-          lat.push(performance.now() - scheduled);
-        }, () => { failed++; }));
-      }
-      if (sent >= total) resolve();
-      else setImmediate(tick);
-    };
-    tick();
-  });
-  await Promise.all(inflight);
-  await pool.close();
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent, failed };
-}
 const rate = Math.round(w.rps / 2);
 console.log(`\nadded latency at half of Weir's max (${rate} req/s, open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
 const added: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  const d = await fixedRate(b1, rate, SECONDS);
-  const x = await fixedRate(weirPort, rate, SECONDS);
+  const d = await openLoop(b1, rate, SECONDS);
+  const x = await openLoop(weirPort, rate, SECONDS);
   added.push(x.p99 - d.p99);
   console.log(`  round ${r + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms | weir p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms | added p99 ${(x.p99 - d.p99).toFixed(3)} ms${d.failed + x.failed ? ` | failed ${d.failed + x.failed}` : ''}`);
 }

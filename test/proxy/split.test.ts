@@ -2,21 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUCKETS, bucketOf, chooseVersion, compileSplit, cookieValue } from '../../src/proxy/split.ts';
 import { table } from './helpers.ts';
+import { createRandom } from '../../src/stats/random.ts';
 
 function svc(weights: Record<string, number>, extra: object = {}) {
   return table({ services: { shop: { match: { pathPrefix: '/' }, versions: { stable: 'http://127.0.0.1:1', canary: 'http://127.0.0.1:2' }, weights, stickyBy: 'header:x-user-id', ...extra } } }).services[0];
-}
-
-function seeded(seed: number): () => number {
-  // mulberry32: deterministic randomness for the unsticky split
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('sticky split proportions are within 5 standard deviations of the weights', () => {
@@ -32,7 +21,8 @@ test('sticky split proportions are within 5 standard deviations of the weights',
 
 test('random split (no sticky key) follows the weights', () => {
   const split = compileSplit(svc({ stable: 70, canary: 30 }, { stickyBy: 'none' }));
-  const rnd = seeded(42);
+  const rng = createRandom(42);
+  const rnd = () => rng.uniform();
   const n = 50_000;
   let canary = 0;
   for (let i = 0; i < n; i++) {

@@ -3,6 +3,7 @@ import { parseDuration } from '../util/duration.ts';
 import { shadowSchema } from '../proxy/shadow/config.ts';
 import { compareSchema } from '../proxy/compare/config.ts';
 import { faultsSchema } from '../proxy/faults/config.ts';
+import { experimentsSchema } from '../experiments/config.ts';
 
 /**
  * The weir.yaml schema. One zod schema gives the TypeScript type, the runtime check and (through
@@ -229,6 +230,8 @@ export const configSchema = z.strictObject({
   flags: z.strictObject({
     files: z.array(z.string().min(1)).min(1, { message: 'list at least one flag file, e.g. [flags.yaml]' }),
   }).optional(),
+  /** A/B experiments on flags: arms, allocation, metrics and guardrails (docs/experiments.md). */
+  experiments: experimentsSchema.optional(),
   services: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'service names use letters, digits, ., _ and -' }), serviceSchema),
 });
 

@@ -4,6 +4,7 @@ import { configSchema } from './schema.ts';
 import type { WeirConfig } from './schema.ts';
 import { didYouMean } from '../util/suggest.ts';
 import { checkFaultRules, faultPolicyOf, faultsSchema } from '../proxy/faults/config.ts';
+import { checkExperiments } from '../experiments/config.ts';
 
 /** One problem in a config, with the path it is at (`services.shop.weights.canry`). */
 export interface ConfigIssue {
@@ -58,6 +59,7 @@ export function validateConfig(raw: unknown, env: Record<string, string | undefi
   }
   // Cross-field rules run on the raw value too, so one run reports every problem at once.
   checkCrossFields(substituted as LooseConfig, issues);
+  for (const [p, message] of checkExperiments((substituted as { experiments?: unknown }).experiments)) issues.push({ path: formatPath(['experiments', ...p]), message });
   if (issues.length > 0) return { ok: false, issues: dedupe(issues) };
   return { ok: true, config: (parsed as { data: WeirConfig }).data };
 }

@@ -1,6 +1,7 @@
 import type { ControlExtension } from './extensions.ts';
 import { createRolloutExtension } from '../rollout/extension.ts';
 import { eventsExtension } from './events-extension.ts';
+import { experimentsExtension } from '../experiments/routes.ts';
 
 /**
  * Every control-plane capability beyond the core (services, weights, audit), in start order.
@@ -8,5 +9,6 @@ import { eventsExtension } from './events-extension.ts';
  */
 export const CONTROL_EXTENSIONS: ControlExtension[] = [
   eventsExtension,
+  experimentsExtension,
   createRolloutExtension(),
 ];

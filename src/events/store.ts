@@ -1,19 +1,24 @@
-import { DuckDBInstance } from '@duckdb/node-api';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { WeirError } from '../errors.ts';
-import type { FieldCatalog, FieldInfo } from './columns.ts';
+import { FieldCatalog } from './columns.ts';
+import type { FieldInfo } from './columns.ts';
+import { encodeColumns } from './handoff.ts';
 import { EVENTS_TABLE } from './query/plan.ts';
 import type { Scalar } from './query/spec.ts';
 import { DEFAULT_LIMITS, validateQuery } from './query/spec.ts';
 import { executeQuery } from './query/execute.ts';
 import type { QueryStrategy } from './query/execute.ts';
 import type { QueryResult } from './query/shape.ts';
-import { enforceRetention } from './retention.ts';
 import type { RetentionOptions, RetentionResult } from './retention.ts';
 import type { EventSink, WideEvent } from './schema.ts';
-import { EventWriter, createTableSql, loadCatalog } from './writer.ts';
+import { StoreWorker } from './worker-client.ts';
+import type { WriteStats } from './writer.ts';
+
+/**
+ * Events per column batch handed to the writer thread; the main thread yields between batches, so
+ * this bounds how long one hand-off holds the event loop (about 2 ms for 2048 proxy events).
+ */
+const HANDOFF_ROWS = 2048;
 
 export interface EventStoreOptions {
   /** The DuckDB file, e.g. `<dataDir>/events.duckdb`; `:memory:` for tests that need no file. */
@@ -22,7 +27,7 @@ export interface EventStoreOptions {
   clock?: () => number;
   /** How often queued events are written. This is also the most a kill -9 can lose. Default 1000. */
   flushIntervalMs?: number;
-  /** Events held in memory before `push` starts dropping. Default 200 000. */
+  /** Events held in memory (queued, or handed to the writer thread and not yet committed) before `push` starts dropping. Default 200 000. */
   maxQueue?: number;
   retention?: RetentionOptions;
   /** Most distinct custom fields (columns) kept; values of further fields are dropped and counted. Default 1000. */
@@ -53,7 +58,11 @@ export interface QueryOptions {
   strategy?: QueryStrategy;
 }
 
-/** The embedded event store: an EventSink that writes to DuckDB and answers Honeycomb-style queries. */
+/**
+ * The embedded event store: an EventSink that writes to DuckDB and answers Honeycomb-style queries.
+ * DuckDB runs in a worker thread the store owns (appends, commits, retention and queries), so a
+ * flush never holds the event loop of the process that pushes (the proxy in `weir up`).
+ */
 export interface EventStore extends EventSink {
   /** Queues many events; returns how many were accepted (the rest were dropped and counted). Never throws. */
   ingest(events: readonly WideEvent[]): number;
@@ -88,61 +97,107 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
   const maxQueue = opts.maxQueue ?? 200_000;
   const queryTimeoutMs = opts.query?.timeoutMs ?? 10_000;
   const queryMaxRows = opts.query?.maxRows ?? 100_000;
-  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-  const config: Record<string, string> = {};
-  if (opts.threads) config.threads = String(opts.threads);
-  const instance = await DuckDBInstance.create(opts.path, config);
-  const writeConn = await instance.connect();
-  await writeConn.run(createTableSql());
-  const writer = new EventWriter(writeConn, await loadCatalog(writeConn), { maxCustomFields: opts.maxCustomFields ?? 1000, clock });
-
-  let queue: WideEvent[] = [];
-  let closed = false;
-  const stats: EventStoreStats = { written: 0, dropped: 0, queued: 0, flushes: 0, typeConflicts: 0, fieldsDropped: 0, flushErrors: 0 };
-  let chain: Promise<void> = Promise.resolve();
-  let flushScheduled = false;
-  const openQueries = new Set<DuckDBConnection>();
-  /** Connections kept for reuse between queries (an interrupted connection stays usable). */
-  const idle: DuckDBConnection[] = [];
-
-  const writeNow = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      try {
-        const s = await writer.write(batch);
-        stats.written += s.written;
-        stats.typeConflicts += s.typeConflicts;
-        stats.fieldsDropped += s.fieldsDropped;
-        stats.flushes++;
-      } catch (err) {
-        stats.flushErrors++;
-        stats.dropped += batch.length;
-        stats.lastFlushError = (err as Error).message;
-      }
+  const { worker, columns } = await StoreWorker.start({ path: opts.path, threads: opts.threads, maxCustomFields: opts.maxCustomFields ?? 1000 });
+  const catalog = new FieldCatalog(columns);
+  worker.onColumns = (cols) => {
+    for (const c of cols) {
+      const known = catalog.get(c.name);
+      if (known) known.type = c.type;
+      else catalog.add(c);
     }
   };
-  const flush = (): Promise<void> => {
-    chain = chain.then(writeNow);
-    return chain;
+
+  /** Events pushed and not yet handed to the writer thread. */
+  let queue: WideEvent[] = [];
+  /** Events handed to the writer thread whose commit has not been answered yet; they count against maxQueue. */
+  let inFlight = 0;
+  /** Events handed over since the last commit was asked for (the next commit's rows). */
+  let posted = 0;
+  let closed = false;
+  const stats: EventStoreStats = { written: 0, dropped: 0, queued: 0, flushes: 0, typeConflicts: 0, fieldsDropped: 0, flushErrors: 0 };
+  /** Hand-offs and commit requests run one at a time, so each commit holds exactly the rows sent before it, in push order. */
+  let steps: Promise<unknown> = Promise.resolve();
+  const step = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = steps.then(f);
+    steps = p.catch(() => undefined);
+    return p;
   };
+  let lastCommit: Promise<void> = Promise.resolve();
+  let sendScheduled = false;
+  let flushScheduled = false;
+
+  /**
+   * Hands the queue to the writer thread in column batches, yielding between them. Events are handed
+   * over as soon as a batch is full rather than at the flush tick, so the main thread keeps only a
+   * few thousand events alive (a queue of a second's traffic would be copied by every young-generation
+   * GC); the writer thread keeps them until the commit.
+   */
+  const sendQueued = async (): Promise<void> => {
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    if (worker.dead) {
+      stats.dropped += batch.length;
+      return;
+    }
+    inFlight += batch.length;
+    posted += batch.length;
+    for (let i = 0; i < batch.length; i += HANDOFF_ROWS) {
+      if (i > 0) await yieldToLoop();
+      const { batch: cols, transfer } = encodeColumns(batch, i, Math.min(batch.length, i + HANDOFF_ROWS));
+      worker.post({ t: 'rows', batch: cols }, transfer);
+    }
+  };
+  /** Asks the writer thread to commit everything handed over since the last commit, as one transaction. */
+  const commit = (): Promise<void> => {
+    const n = posted;
+    posted = 0;
+    if (n === 0) return lastCommit;
+    const done = worker.request<WriteStats>({ t: 'commit', now: clock() }).then((s) => {
+      stats.written += s.written;
+      stats.typeConflicts += s.typeConflicts;
+      stats.fieldsDropped += s.fieldsDropped;
+      stats.flushes++;
+    }, (err: Error) => {
+      stats.flushErrors++;
+      stats.dropped += n;
+      stats.lastFlushError = err.message;
+    }).finally(() => {
+      inFlight -= n;
+    });
+    lastCommit = done;
+    return done;
+  };
+  const flush = (): Promise<void> => step(async () => {
+    await sendQueued();
+    return { done: commit() };
+  }).then((x) => x.done);
   const timer = setInterval(() => void flush(), flushIntervalMs);
   timer.unref();
 
   const retention = opts.retention ?? {};
+  const runRetention = () => worker.request<RetentionResult>({ t: 'retention', now: clock(), opts: retention });
   const retentionTimer = retention.maxAgeMs || retention.maxBytes
-    ? setInterval(() => void (chain = chain.then(async () => void (await enforceRetention(writeConn, retention, clock).catch(() => undefined)))), retention.intervalMs ?? 60_000)
+    ? setInterval(() => void runRetention().catch(() => undefined), retention.intervalMs ?? 60_000)
     : undefined;
   retentionTimer?.unref();
 
-  /** A full batch is written early so memory stays bounded between ticks. */
+  /** A full column batch is handed over at once; past earlyFlushAt uncommitted events, a commit is asked for early. */
   const earlyFlushAt = Math.max(1, Math.min(50_000, Math.floor(maxQueue / 2)));
-  const maybeEarly = () => {
-    if (queue.length >= earlyFlushAt && !flushScheduled) {
-      flushScheduled = true;
+  const afterPush = () => {
+    if (queue.length + posted >= earlyFlushAt) {
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(() => {
+          flushScheduled = false;
+          void flush();
+        });
+      }
+    } else if (queue.length >= HANDOFF_ROWS && !sendScheduled) {
+      sendScheduled = true;
       setImmediate(() => {
-        flushScheduled = false;
-        void flush();
+        sendScheduled = false;
+        void step(sendQueued);
       });
     }
   };
@@ -151,60 +206,40 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     if (closed) throw new WeirError('SHUTTING_DOWN', 'the event store is closed');
     const timeoutMs = q.timeoutMs ?? queryTimeoutMs;
     const maxRows = q.maxRows ?? queryMaxRows;
-    const conn = idle.pop() ?? (await instance.connect());
-    openQueries.add(conn);
-    let timedOut = false;
-    const t = setTimeout(() => {
-      timedOut = true;
-      conn.interrupt();
-    }, timeoutMs);
-    try {
-      const reader = await conn.streamAndReadUntil(text, maxRows + 1, params as Scalar[]);
-      return reader.getRowObjectsJS() as Record<string, unknown>[];
-    } catch (err) {
-      if (timedOut) {
-        throw new WeirError('QUERY_TIMEOUT', `the query ran longer than ${timeoutMs} ms and was stopped; narrow time_range or add filters`, { cause: err });
-      }
-      throw new WeirError('QUERY_INVALID', `the query failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      clearTimeout(t);
-      openQueries.delete(conn);
-      if (!closed && idle.length < 4) idle.push(conn);
-      else conn.closeSync();
-    }
+    return worker.request<Record<string, unknown>[]>({ t: 'sql', sql: text, params: [...params], timeoutMs, maxRows });
   };
 
   const store: EventStore = {
-    catalog: writer.catalog,
+    catalog,
     clock,
     push(event) {
-      if (closed || queue.length >= maxQueue) {
+      if (closed || queue.length + inFlight >= maxQueue) {
         stats.dropped++;
         return;
       }
       queue.push(event);
-      maybeEarly();
+      afterPush();
     },
     ingest(events) {
       if (closed) {
         stats.dropped += events.length;
         return 0;
       }
-      const room = Math.max(0, maxQueue - queue.length);
+      const room = Math.max(0, maxQueue - queue.length - inFlight);
       const n = Math.min(room, events.length);
       for (let i = 0; i < n; i++) queue.push(events[i]);
       stats.dropped += events.length - n;
-      maybeEarly();
+      afterPush();
       return n;
     },
     get dropped() {
       return stats.dropped;
     },
     get queued() {
-      return queue.length;
+      return queue.length + inFlight;
     },
     get full() {
-      return queue.length >= maxQueue;
+      return queue.length + inFlight >= maxQueue;
     },
     flush,
     async close() {
@@ -212,28 +247,19 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
       closed = true;
       clearInterval(timer);
       if (retentionTimer) clearInterval(retentionTimer);
-      for (const c of openQueries) c.interrupt();
       await flush();
-      for (const c of idle.splice(0)) c.closeSync();
-      await writeConn.run('CHECKPOINT').catch(() => undefined);
-      writeConn.closeSync();
-      instance.closeSync();
+      await worker.request({ t: 'close' }).catch(() => undefined);
+      await worker.terminate();
     },
-    fields: () => writer.catalog.list(),
-    stats: () => ({ ...stats, queued: queue.length }),
+    fields: () => catalog.list(),
+    stats: () => ({ ...stats, queued: queue.length + inFlight }),
     sql,
     async query(spec, q = {}) {
       const t0 = performance.now();
-      const nq = validateQuery(spec, writer.catalog, clock(), { ...DEFAULT_LIMITS, maxGroups: Math.min(DEFAULT_LIMITS.maxGroups, q.maxRows ?? queryMaxRows) });
+      const nq = validateQuery(spec, catalog, clock(), { ...DEFAULT_LIMITS, maxGroups: Math.min(DEFAULT_LIMITS.maxGroups, q.maxRows ?? queryMaxRows) });
       return executeQuery(nq, (text, params) => sql(text, params, q), q.maxRows ?? queryMaxRows, t0, q.strategy);
     },
-    enforceRetention() {
-      let result: RetentionResult = { deletedByAge: 0, deletedBySize: 0, bytes: 0 };
-      chain = chain.then(async () => {
-        result = await enforceRetention(writeConn, retention, clock);
-      });
-      return chain.then(() => result);
-    },
+    enforceRetention: runRetention,
   };
   return store;
 }

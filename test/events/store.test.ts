@@ -106,3 +106,20 @@ test('regression: custom fields named like the planner aliases (t, g0, c0, grp, 
     assert.equal(r.data.series.reduce((a, p) => a + (p.data.COUNT as number), 0), 300);
   }
 });
+
+test('the writer thread: events handed over count against maxQueue until committed; after close, queries say SHUTTING_DOWN', async (t) => {
+  const store = await openStore(t, { maxQueue: 5000, flushIntervalMs: 3_600_000 });
+  const events = generateEvents(4500, 9);
+  assert.equal(store.ingest(events), 4500);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // the full column batches are handed over now
+  assert.equal(store.queued, 4500, 'handed to the writer thread, not yet committed: still queued');
+  assert.equal(store.ingest(events.slice(0, 1000)), 500, 'the bound covers what the writer thread holds');
+  await store.flush();
+  assert.equal(store.queued, 0);
+  assert.equal(store.stats().written, 5000);
+  const rows = await store.sql('SELECT "request.id" AS id FROM events ORDER BY rowid');
+  assert.deepEqual(rows.map((r) => r.id), [...events, ...events.slice(0, 500)].map((e) => e['request.id']), 'written in push order');
+  await store.close();
+  await assert.rejects(store.sql('SELECT 1'), (err: unknown) => (err as { code?: string }).code === 'SHUTTING_DOWN');
+  await store.close(); // twice is fine
+});

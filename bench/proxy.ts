@@ -1,6 +1,8 @@
 // Proxy throughput and latency next to peers, in one run:
 //   direct (no proxy), nginx (split_clients + keepalive), haproxy (weighted backend), a naive
-//   node:http + undici proxy, and Weir (`weir up`, events on: the JSON-lines access log).
+//   node:http + undici proxy, and Weir (`weir up`) twice: `weir` with events on as the access log
+//   (JSON lines, like nginx's access log) and `weir+store` also feeding the embedded DuckDB event store
+//   and the Prometheus counters on the same core (the `weir up` default).
 // wrk runs pinned to core 0; proxies and the nginx backends share core 1. Rounds are interleaved
 // so drift on the machine hits every target alike. Then, at half of Weir's measured max rate, an
 // open-loop fixed-rate client measures the p99 latency Weir adds over going direct.
@@ -34,11 +36,14 @@ const naive = pinned(1, process.execPath, [join(ROOT, 'bench/naive-proxy.ts'), S
 await waitPort(naivePort);
 targets.push({ name: 'naive-node', port: naivePort });
 
-const weirPort = await freePort();
-const controlPort = await freePort();
-writeFileSync(join(WORK, 'weir.yaml'), `proxy: { listen: 127.0.0.1:${weirPort} }
+async function startWeir(name: string, store: boolean): Promise<{ port: number; proc: ReturnType<typeof pinned> }> {
+  const port = await freePort();
+  const controlPort = await freePort();
+  const file = join(WORK, `${name}.yaml`);
+  writeFileSync(file, `proxy: { listen: 127.0.0.1:${port} }
 control: { listen: 127.0.0.1:${controlPort} }
-dataDir: ${WORK}/weir-data
+dataDir: ${WORK}/${name}-data
+events: { store: ${store} }
 services:
   shop:
     match: { pathPrefix: / }
@@ -46,9 +51,15 @@ services:
     weights: { stable: 95, canary: 5 }
     stickyBy: header:x-user-id
 `);
-const weir = pinned(1, process.execPath, [join(ROOT, 'bin/weir.ts'), 'up', '-c', join(WORK, 'weir.yaml'), '--no-watch'], { WEIR_ADMIN_TOKEN: 'bench-token' });
-await waitPort(weirPort);
+  const proc = pinned(1, process.execPath, [join(ROOT, 'bin/weir.ts'), 'up', '-c', file, '--no-watch'], { WEIR_ADMIN_TOKEN: 'bench-token' });
+  await waitPort(port);
+  return { port, proc };
+}
+const weir = await startWeir('weir', false);
+const weirPort = weir.port;
 targets.push({ name: 'weir', port: weirPort });
+const weirStore = await startWeir('weir-store', true);
+targets.push({ name: 'weir+store', port: weirStore.port });
 
 console.log(`proxy benchmark: ${ROUNDS} rounds × ${SECONDS}s per target, wrk -c${CONNECTIONS} on core 0, proxies + backends on core 1, Node ${process.version}`);
 for (const t of targets) await wrk(0, t.port, 2, CONNECTIONS); // warm-up
@@ -75,6 +86,8 @@ const w = summary.get('weir')!;
 console.log(`\n  weir ÷ nginx      ${(w.rps / summary.get('nginx')!.rps).toFixed(2)}×   (target ≥ 0.6)`);
 console.log(`  weir ÷ haproxy    ${(w.rps / summary.get('haproxy')!.rps).toFixed(2)}×`);
 console.log(`  weir ÷ naive-node ${(w.rps / summary.get('naive-node')!.rps).toFixed(2)}×   (target ≥ 2)`);
+const ws = summary.get('weir+store')!;
+console.log(`  weir+store ÷ nginx ${(ws.rps / summary.get('nginx')!.rps).toFixed(2)}×, ÷ naive-node ${(ws.rps / summary.get('naive-node')!.rps).toFixed(2)}×`);
 
 // Added latency at half of Weir's max load: open loop (requests sent on schedule whether or not
 // earlier ones finished), latency measured from the scheduled send time (no coordinated omission).
@@ -89,5 +102,5 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 console.log(`  median added p99: ${median(added).toFixed(3)} ms   (target ≤ 1 ms)`);
 
-await Promise.all([kill(weir), kill(naive), kill(ng.proc), kill(hp.proc), kill(backends.proc)]);
+await Promise.all([kill(weir.proc), kill(weirStore.proc), kill(naive), kill(ng.proc), kill(hp.proc), kill(backends.proc)]);
 process.exit(0);

@@ -25,6 +25,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'halt', summary: 'Emergency stop: every service back to its stable version, rollouts frozen', load: async () => (await import('./commands/halt.ts')).haltCommand },
   { name: 'unhalt', summary: 'Lift a halt: rollouts may start and move again', load: async () => (await import('./commands/halt.ts')).unhaltCommand },
   { name: 'query', summary: 'Query wide events: weir query --calc "P99(duration_ms)" --by version --last 15m', load: async () => (await import('./commands/query.ts')).queryCommand },
+  { name: 'experiment', summary: 'A/B experiments on flags: weir experiment list | results ID', load: async () => (await import('./commands/experiment.ts')).experimentCommand },
   { name: 'compare', summary: 'Tap compare offline: send requests to primary, secondary and candidate, report real differences', load: async () => (await import('./commands/compare.ts')).compareCommand },
   { name: 'drill', summary: 'Run a fault-injection drill: weir drill run drill.yaml', load: async () => (await import('./commands/drill.ts')).drillCommand },
   { name: 'audit', summary: 'The audit log: every change to traffic, rollouts and config, who and why', load: async () => (await import('./commands/audit.ts')).auditCommand },

@@ -199,7 +199,6 @@ services:
   let out = '';
   const io = { stdout: (s: string) => { out += s; }, stderr: (s: string) => { out += s; }, env: { WEIR_URL: baseUrl, WEIR_TOKEN: weir.token }, cwd: dir, signal: new AbortController().signal };
   assert.equal(await main(['experiment', 'results', 'checkout'], io), 0);
-  if (process.env.SHOW_CLI) process.stderr.write(out);
   assert.match(out, /treatment raises checkout conversion by/);
   assert.match(out, /sample ratio: ok/);
   out = '';

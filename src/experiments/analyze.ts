@@ -21,9 +21,14 @@ export interface ExperimentData {
   metrics: Record<string, MetricData>;
 }
 
+/** Defaults of an experiment's analysis settings (`alpha`, `test`, `correction`, `sequentialTuning`, a metric's `mde`) and the power the hint aims at. */
 export const DEFAULTS = { alpha: 0.05, test: 'sequential', correction: 'holm', tuning: 5000, mde: 0.05, power: 0.8 } as const;
 
-/** The arms in order, control first. */
+/**
+ * The arms in order, control first.
+ * @example
+ * armsOf({ arms: ['b', 'control'] } as ExperimentConfig); // ['control', 'b']
+ */
 export function armsOf(exp: ExperimentConfig): string[] {
   return ['control', ...exp.arms.filter((a) => a !== 'control')];
 }
@@ -89,7 +94,8 @@ function finish(exp: ExperimentConfig, family: Pending[], sequentialBasis: boole
   const alpha = exp.alpha ?? DEFAULTS.alpha;
   const correction = exp.correction ?? DEFAULTS.correction;
   const flat = family.flatMap((p) => p.raw.map((x) => ({ p, ...x })));
-  const basis = flat.map((x) => (sequentialBasis ? x.r.sequential.pValue : x.r.pValue));
+  // A degenerate comparison (no variance in either arm, e.g. nobody converted yet) has no p-value: 1.
+  const basis = flat.map((x) => (sequentialBasis ? x.r.sequential.pValue : x.r.pValue)).map((p) => (Number.isNaN(p) ? 1 : p));
   const adjusted = correction === 'bh' ? benjaminiHochberg(basis) : holm(basis);
   const m = Math.max(1, flat.length);
   flat.forEach((x, i) => {

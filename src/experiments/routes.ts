@@ -19,7 +19,11 @@ export interface ExperimentsRoutesOptions {
   now(): number;
 }
 
-/** One experiment as `GET /api/v1/experiments` lists it. */
+/**
+ * One experiment as `GET /api/v1/experiments` lists it.
+ * @example
+ * describeExperiment(exp); // { id: 'checkout', flag: 'new-checkout', arms: ['control', 'treatment'], allocation: { control: 50, treatment: 50 }, … }
+ */
 export function describeExperiment(e: ExperimentConfig) {
   const arms = armsOf(e);
   return {

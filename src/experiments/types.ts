@@ -45,7 +45,10 @@ export interface Comparison {
   significant: boolean;
   /** better / worse relative to the metric's direction; inconclusive when not significant. */
   outcome: 'better' | 'worse' | 'inconclusive';
-  /** More units per arm for 80 % power to find the metric's mde at the observed variance (0: enough). */
+  /**
+   * More units per arm for 80 % power to find the metric's mde at the observed variance (0: enough).
+   * Reported whether or not the comparison is significant; absent when it cannot be computed.
+   */
   moreUnitsPerArm?: number;
   /** One sentence: what a person should read. */
   verdict: string;

@@ -2,11 +2,16 @@
  * Plain-words verdicts for a comparison. Pure: the sentence is built from the numbers only.
  */
 
-/** 0.0312 → "3.1%"; more digits for small values. */
+/**
+ * A fraction as a percentage: one decimal, two below 1 %.
+ * @example
+ * percent(0.0312); // '3.1%'
+ * percent(-0.0042); // '-0.42%'
+ */
 export function percent(x: number): string {
   if (!Number.isFinite(x)) return x > 0 ? '∞' : x < 0 ? '−∞' : 'n/a';
   const p = Math.abs(x * 100);
-  const digits = p >= 10 ? 1 : p >= 1 ? 1 : 2;
+  const digits = p >= 1 ? 1 : 2;
   return `${(x * 100).toFixed(digits)}%`;
 }
 

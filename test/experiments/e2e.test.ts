@@ -50,6 +50,8 @@ experiments:
         type: ratio
         numerator: { field: amount, filters: ${purchase} }
         denominator: { filters: [{ column: name, op: "=", value: session }] }
+      - { name: quick conversion, type: conversion, filters: ${purchase}, window: 1500ms }
+      - { name: instant conversion, type: conversion, filters: ${purchase}, window: 500ms }
     guardrails:
       - { name: error rate, type: conversion, filters: [{ column: name, op: "=", value: error }], direction: decrease }
   - id: checkout-cuped
@@ -132,6 +134,15 @@ services:
   assert.equal(cConv.significant, true);
   assert.equal(cConv.outcome, 'better');
   assert.match(cConv.verdict, /^treatment raises checkout conversion by \d+\.\d% \(95% always-valid CI \d+\.\d%–\d+\.\d%\); significant after Holm$/);
+
+  // Windows: purchases come 1 s after the first exposure, so a 1.5 s window sees them all and a
+  // 0.5 s window none (a degenerate comparison: no p-value, never significant, no crash).
+  const quick = r.metrics.find((m) => m.name === 'quick conversion')!.comparisons[0];
+  close(quick.pValue, expConv.pValue);
+  const instant = r.metrics.find((m) => m.name === 'instant conversion')!;
+  assert.deepEqual(instant.arms.map((a) => a.value), [0, 0]);
+  assert.equal(instant.comparisons[0].significant, false);
+  assert.equal(instant.comparisons[0].outcome, 'inconclusive');
 
   const rev = byArm(checkout, (u) => u.revenue);
   const expRev = welchTTest(summarizeSample(rev.control), summarizeSample(rev.treatment));

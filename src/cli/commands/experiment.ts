@@ -14,7 +14,9 @@ function num(x: number | null): string {
   return Math.abs(x) >= 1e-3 ? x.toPrecision(4).replace(/\.?0+$/, '') : x.toExponential(2);
 }
 
-function pval(x: number): string {
+/** p-values (and other numbers) arrive over JSON, where NaN became null. */
+function pval(x: number | null): string {
+  if (x === null || !Number.isFinite(x)) return '-';
   return x < 1e-4 ? x.toExponential(1) : x.toFixed(4);
 }
 

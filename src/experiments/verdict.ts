@@ -51,6 +51,7 @@ export function comparisonVerdict(v: VerdictInput): string {
     return what;
   }
   const mde = percent(v.mde);
+  if (!Number.isFinite(v.lift.estimate)) return 'no detectable difference yet: control is 0 so far, so there is no relative lift to estimate';
   if (v.moreUnitsPerArm === undefined || !Number.isFinite(v.moreUnitsPerArm)) {
     return `no detectable difference yet (lift ${percent(v.lift.estimate)}, ${level} ${kind} ${percent(v.lift.lower)}–${percent(v.lift.upper)})`;
   }

@@ -59,7 +59,7 @@ test('always-valid p-values stay at level under continuous peeking; fixed-horizo
   }
   const se = Math.sqrt((0.05 * 0.95) / runs);
   assert.ok(seqAlarms / runs <= 0.05 + 5 * se, `sequential false alarms ${seqAlarms / runs}`);
-  // Peeking 40 times at a fixed-horizon test: roughly 20-25 % false alarms, far above 5 %.
+  // Peeking 40 times at a fixed-horizon test: 35 % false alarms with this seed (3 % for the sequential one).
   assert.ok(fixedAlarms / runs > 0.05 + 5 * se, `fixed-horizon false alarms under peeking ${fixedAlarms / runs}`);
 });
 

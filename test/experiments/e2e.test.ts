@@ -67,6 +67,11 @@ experiments:
     arms: [control, treatment]
     guardrails:
       - { name: purchases, type: conversion, filters: ${purchase}, direction: decrease }
+  - id: ended
+    flag: new-checkout
+    arms: [control, treatment]
+    end: ${base + 100_000}
+    metrics: [{ name: conversion, type: conversion, filters: ${purchase} }]
   - id: aa
     flag: aa-flag
     arms: [control, treatment]
@@ -106,7 +111,7 @@ services:
   }
 
   const list = await api<{ experiments: { id: string }[] }>('GET', '/api/v1/experiments');
-  assert.deepEqual(list.experiments.map((e) => e.id), ['checkout', 'checkout-cuped', 'guarded', 'aa', 'srm']);
+  assert.deepEqual(list.experiments.map((e) => e.id), ['checkout', 'checkout-cuped', 'guarded', 'ended', 'aa', 'srm']);
 
   // --- checkout: +20 % conversion, balanced split ---
   const r = await api<ExperimentResults>('GET', '/api/v1/experiments/checkout/results');
@@ -182,6 +187,14 @@ services:
   const rg = await api<ExperimentResults>('GET', '/api/v1/experiments/guarded/results');
   assert.equal(rg.status, 'stopped-by-guardrail');
   assert.match(rg.metrics[0].comparisons[0].verdict, /guardrail harmed/);
+
+  // --- an ended experiment: exposures and metric events after `end` do not count ---
+  // Units 0…1999 were first exposed before the end; purchases (1 s after exposure) of units 0…1979 too.
+  const re = await api<ExperimentResults>('GET', '/api/v1/experiments/ended/results');
+  assert.equal(re.status, 'ended');
+  assert.deepEqual(re.arms.map((a) => a.units), [1000, 1000]);
+  const endedConv = (a: string) => [...checkout.units.entries()].filter(([id, u]) => u.arm === a && Number(id.split('-u')[1]) < 1980 && u.converted).length;
+  assert.deepEqual(re.metrics[0].arms.map((a) => a.value * 1000), [endedConv('control'), endedConv('treatment')]);
 
   // --- A/A: nothing to find ---
   const ra = await api<ExperimentResults>('GET', '/api/v1/experiments/aa/results');

@@ -17,6 +17,8 @@ export interface ExperimentData {
   units: Record<string, number>;
   /** Units exposed to more than one arm (excluded). */
   excludedUnits: number;
+  /** Exposure events of the flag naming a variant that is not an arm, by variant (ignored). */
+  otherVariants?: Record<string, number>;
   /** By metric name (metrics and guardrails). */
   metrics: Record<string, MetricData>;
 }
@@ -153,6 +155,10 @@ export function analyzeExperiment(exp: ExperimentConfig, data: ExperimentData, n
     const obs = armsOf(exp).map((a) => `${a} ${srm.observed[a]}`).join(', ');
     const exp2 = armsOf(exp).map((a) => `${a} ${srm.expected[a].toFixed(0)}`).join(', ');
     warnings.push(`sample ratio mismatch (p = ${srm.pValue!.toExponential(2)} < 0.001): units ${obs}, expected ${exp2}; the assignment or the exposure logging is broken, so these results cannot be trusted`);
+  }
+  const others = Object.entries(data.otherVariants ?? {});
+  if (others.length > 0) {
+    warnings.push(`exposures to variants that are not arms were ignored: ${others.map(([v, n]) => `${v} ${n}`).join(', ')} (arms: ${armsOf(exp).join(', ')})`);
   }
   if (data.excludedUnits > 0) warnings.push(`${data.excludedUnits} unit(s) were exposed to more than one arm and are excluded`);
 

@@ -8,7 +8,7 @@ export type { RawComparison, CompareOptions } from './compare.ts';
 export { alwaysValid, unitsPerArmFor } from './sequential.ts';
 export type { AlwaysValid, PowerInput } from './sequential.ts';
 export { comparisonVerdict, percent } from './verdict.ts';
-export { EXPOSURE_FIELDS, exposuresSql, metricSql, windowOf } from './sql.ts';
+export { EXPOSURE_FIELDS, exposuresSql, metricSql, otherVariantsSql, windowOf } from './sql.ts';
 export { loadExperimentData } from './load.ts';
 export type { ExperimentStore } from './load.ts';
 export { createExperimentsRoutes, experimentResults, describeExperiment, experimentsExtension } from './routes.ts';

@@ -7,7 +7,7 @@ import type { EventStore } from '../events/store.ts';
 import type { RatioSummary } from '../stats/index.ts';
 import type { ExperimentData } from './analyze.ts';
 import type { ExperimentConfig, MetricConfig } from './config.ts';
-import { EXPOSURE_FIELDS, exposuresSql, metricSql, windowOf } from './sql.ts';
+import { EXPOSURE_FIELDS, exposuresSql, metricSql, otherVariantsSql, windowOf } from './sql.ts';
 import type { ArmSummary, MetricData } from './types.ts';
 
 /** The part of the event store the analysis reads. */
@@ -64,6 +64,8 @@ export async function loadExperimentData(store: ExperimentStore, exp: Experiment
     data.units[String(r.arm)] = num(r.n);
     data.excludedUnits += num(r.multi);
   }
+  const others = otherVariantsSql(exp, store.catalog, windowOf(exp, now));
+  for (const r of await store.sql(others.sql, others.params)) (data.otherVariants ??= {})[String(r.variant)] = num(r.n);
   const jobs: Promise<void>[] = [];
   const add = (list: MetricConfig[] | undefined, block: string) => list?.forEach((m, i) => {
     jobs.push(metricData(store, exp, m, `${block}[${i}]`, now).then((d) => { data.metrics[m.name] = d; }));

@@ -78,6 +78,24 @@ SELECT arm, CAST(count(*) FILTER (WHERE k = 1) AS DOUBLE) AS n, CAST(count(*) FI
   return { sql, params: p.values };
 }
 
+/**
+ * Exposure events of the flag whose variant is not an arm (a disabled flag's default, a variant the
+ * experiment does not name): ignored by the analysis, counted for a warning. Columns: variant, n.
+ * @example
+ * const { sql, params } = otherVariantsSql(exp, store.catalog, windowOf(exp, Date.now()));
+ */
+export function otherVariantsSql(exp: ExperimentConfig, catalog: FieldCatalog, w: Window): SqlPlan {
+  const p = new Params();
+  const key = field(catalog, EXPOSURE_FIELDS.key, 'exposures');
+  const variant = field(catalog, EXPOSURE_FIELDS.variant, 'exposures');
+  const arms = armsOf(exp).map((a) => p.add(a)).join(', ');
+  const sql = `SELECT coalesce(${text(variant)}, '(none)') AS variant, CAST(count(*) AS DOUBLE) AS n FROM ${EVENTS_TABLE}
+WHERE ${text(key)} = ${p.add(exp.flag)} AND "timestamp" >= ${p.add(w.startMs)} AND "timestamp" < ${p.add(w.endMs)}
+  AND (${quoteIdent(variant.name)} IS NULL OR ${text(variant)} NOT IN (${arms}))
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20`;
+  return { sql, params: p.values };
+}
+
 /** The filters as SQL, validated like a query's (`filters[0].column: unknown field …`). */
 function filterExpr(filters: readonly FilterConfig[] | undefined, catalog: FieldCatalog, p: Params, path: string): string {
   if (!filters || filters.length === 0) return 'true';

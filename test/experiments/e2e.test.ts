@@ -99,7 +99,9 @@ services:
     return json;
   };
 
-  const all = [...checkout.events, ...aa.events, ...srm.events];
+  // The A/A flag also served its default to 7 evaluations (variant "off"): ignored, and said so.
+  const off = Array.from({ length: 7 }, (_, i) => ({ timestamp: base + i, name: 'feature_flag.evaluation', 'feature_flag.key': 'aa-flag', 'feature_flag.result.variant': 'off', 'feature_flag.context.id': `off-${i}` }));
+  const all = [...checkout.events, ...aa.events, ...srm.events, ...off];
   for (let i = 0; i < all.length; i += 5000) await api('POST', '/api/v1/events', all.slice(i, i + 5000));
   // Wait until the store holds every event (it flushes every 50 ms): poll a COUNT, no fixed sleep.
   const range = { start_time: Math.floor((base - 2 * 3_600_000) / 1000), end_time: Math.ceil(Date.now() / 1000) + 60, series: false };
@@ -205,6 +207,7 @@ services:
   assert.equal(ra.metrics[0].comparisons[0].significant, false);
   assert.match(ra.metrics[0].comparisons[0].verdict, /^no detectable difference/);
   assert.equal(ra.srm.status, 'ok');
+  assert.deepEqual(ra.warnings, ['exposures to variants that are not arms were ignored: off 7 (arms: control, treatment)']);
   assert.equal(ra.status, 'running');
 
   // --- SRM: 1200/800 against 50/50: χ² = 80, p ≈ 3.7e-19 ---

@@ -19,6 +19,9 @@ const { values } = parseArgs({ options: {
   batch: { type: 'string', default: '100000' },
   runs: { type: 'string', default: '3' },
   'push-per-turn': { type: 'string', default: '1000' },
+  // `--sink null`: the same ingest loop into a sink that keeps nothing, to see what the loop and its
+  // GC cost without the store (the holds a proxy would have anyway).
+  sink: { type: 'string', default: 'store' },
 } });
 const N = Number(values.events);
 const BATCH = Number(values.batch);
@@ -88,7 +91,9 @@ const dir = mkdtempSync(join(tmpdir(), 'weir-bench-events-'));
 const path = join(dir, 'events.duckdb');
 try {
   const now = Date.UTC(2026, 0, 15);
-  const store = await createEventStore({ path, clock: () => now, threads: Number(values.threads), maxQueue: BATCH * 2, flushIntervalMs: 1000, query: { timeoutMs: 120_000 } });
+  const real = await createEventStore({ path, clock: () => now, threads: Number(values.threads), maxQueue: BATCH * 2, flushIntervalMs: 1000, query: { timeoutMs: 120_000 } });
+  const nullSink = { full: false, push(_e: WideEvent) {}, flush: async () => {} };
+  const store = values.sink === 'null' ? nullSink : real;
   let r = rng(2026);
   let ingestMs = 0;
   let genMs = 0;
@@ -96,22 +101,15 @@ try {
   // requests would; the generating time is measured and not counted as ingest) and pushes them, waiting
   // (as an ingest route answers 429) while the store is full. The store flushes on its own timer. What
   // a request sharing the process would feel is the longest the event loop is held: the longest gap
-  // between 1 ms timer ticks, per BATCH events pushed. The main thread's CPU time between two ticks is
-  // reported beside it:
-  // on a contended machine a gap also holds the time the OS gave the thread to someone else.
+  // between 1 ms timer ticks, per BATCH events pushed. On a contended machine a gap also holds the time
+  // the OS gave the thread to someone else; `--sink null` shows what the loop itself holds.
   const holds: number[] = [];
-  const cpuHolds: number[] = [];
   let windowMax = 0;
-  let windowCpuMax = 0;
   let last = performance.now();
-  let lastCpu = process.threadCpuUsage();
   let ticking = true;
   const tick = () => {
     const t = performance.now();
-    const cpu = process.threadCpuUsage(lastCpu);
-    lastCpu = process.threadCpuUsage();
     windowMax = Math.max(windowMax, t - last);
-    windowCpuMax = Math.max(windowCpuMax, (cpu.user + cpu.system) / 1000);
     last = t;
     if (ticking) setTimeout(tick, 1);
   };
@@ -131,9 +129,7 @@ try {
     if (i < events.length) r = rng(2026 + off); // the rest was not pushed: regenerate from here next turn
     if (off >= nextWindow) {
       holds.push(windowMax);
-      cpuHolds.push(windowCpuMax);
       windowMax = 0;
-      windowCpuMax = 0;
       nextWindow += BATCH;
     }
     await setImmediate();
@@ -141,17 +137,20 @@ try {
   await store.flush();
   ticking = false;
   holds.push(Math.max(windowMax, performance.now() - last));
-  cpuHolds.push(windowCpuMax);
   ingestMs = performance.now() - t1 - genMs;
-  const stats = store.stats();
-  await store.sql('CHECKPOINT');
+  const stats = real.stats();
+  await real.sql('CHECKPOINT');
   console.log(`events            ${N.toLocaleString('en')} (${USERS.toLocaleString('en')} users, ${ROUTES.length} routes, ${VERSIONS.length} versions), DuckDB threads ${values.threads}`);
   console.log(`ingest            ${(N / (ingestMs / 1000)).toFixed(0)} events/s through store.push, ${PUSH_PER_TURN} per turn of the loop, until flushed (${(ingestMs / 1000).toFixed(1)} s; generating took ${(genMs / 1000).toFixed(1)} s, not counted)`);
   holds.sort((a, b) => a - b);
-  cpuHolds.sort((a, b) => a - b);
   console.log(`event loop held  longest stretch per ${BATCH.toLocaleString('en')} events pushed: median ${holds[Math.floor(holds.length / 2)].toFixed(1)} ms, max ${holds.at(-1)!.toFixed(1)} ms`);
-  console.log(`  of it on CPU    the main thread's CPU time in that stretch (generating ${PUSH_PER_TURN} events included): median ${cpuHolds[Math.floor(cpuHolds.length / 2)].toFixed(1)} ms, max ${cpuHolds.at(-1)!.toFixed(1)} ms`);
   console.log(`written/dropped   ${stats.written} / ${stats.dropped}; file ${(statSync(path).size / 1e6).toFixed(0)} MB\n`);
+  if (values.sink === 'null') {
+    console.log('(--sink null: the events went nowhere; no queries)');
+    await real.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
 
   const range = { start_time: (now - DAY) / 1000, end_time: now / 1000 + 1, granularity: 1800 };
   const where = `"timestamp" >= ${now - DAY} AND "timestamp" < ${now + 1000}`;
@@ -159,37 +158,37 @@ try {
   const cases: { name: string; weir: () => Promise<unknown>; raw: () => Promise<unknown> }[] = [
     {
       name: 'P99(duration_ms) by version',
-      weir: () => store.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'] }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'] }),
       raw: async () => {
-        await store.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`);
-        await store.sql(`SELECT "service.version", ("timestamp" // ${gran}) * ${gran} AS t, quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1, 2`);
+        await real.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`);
+        await real.sql(`SELECT "service.version", ("timestamp" // ${gran}) * ${gran} AS t, quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1, 2`);
       },
     },
     {
       name: 'COUNT by app.user_id, top 100',
-      weir: () => store.query({ ...range, calculations: [{ op: 'COUNT' }], breakdowns: ['app.user_id'], limit: 100 }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'COUNT' }], breakdowns: ['app.user_id'], limit: 100 }),
       raw: async () => {
-        const top = await store.sql(`SELECT "app.user_id" AS u, count(*) AS n FROM events WHERE ${where} GROUP BY 1 ORDER BY n DESC LIMIT 100`);
+        const top = await real.sql(`SELECT "app.user_id" AS u, count(*) AS n FROM events WHERE ${where} GROUP BY 1 ORDER BY n DESC LIMIT 100`);
         const list = top.map((x) => `'${String(x.u)}'`).join(',');
-        await store.sql(`SELECT "app.user_id", ("timestamp" // ${gran}) * ${gran} AS t, count(*) FROM events WHERE ${where} AND "app.user_id" IN (${list}) GROUP BY 1, 2`);
+        await real.sql(`SELECT "app.user_id", ("timestamp" // ${gran}) * ${gran} AS t, count(*) FROM events WHERE ${where} AND "app.user_id" IN (${list}) GROUP BY 1, 2`);
       },
     },
     {
       name: 'HEATMAP(duration_ms)',
-      weir: () => store.query({ ...range, calculations: [{ op: 'HEATMAP', column: 'duration_ms' }] }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'HEATMAP', column: 'duration_ms' }] }),
       raw: async () => {
-        const [b] = await store.sql(`SELECT min(duration_ms) AS lo, max(duration_ms) AS hi FROM events WHERE ${where}`);
+        const [b] = await real.sql(`SELECT min(duration_ms) AS lo, max(duration_ms) AS hi FROM events WHERE ${where}`);
         const lo = Number(b.lo);
         const w = (Number(b.hi) - lo) / 20;
         const bucket = `least(floor((duration_ms - ${lo}) / ${w}), 19)`;
-        await store.sql(`SELECT ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1`);
-        await store.sql(`SELECT ("timestamp" // ${gran}) * ${gran} AS t, ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1, 2`);
+        await real.sql(`SELECT ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1`);
+        await real.sql(`SELECT ("timestamp" // ${gran}) * ${gran} AS t, ${bucket} AS k, count(*) FROM events WHERE ${where} GROUP BY 1, 2`);
       },
     },
     {
       name: 'P99 by version, no series',
-      weir: () => store.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'], series: false }),
-      raw: () => store.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`),
+      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'], series: false }),
+      raw: () => real.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`),
     },
   ];
   console.log(`${'query (totals + 30 min series)'.padEnd(34)} ${'weir ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'ratio'.padStart(7)}`);
@@ -199,9 +198,9 @@ try {
     console.log(`${c.name.padEnd(34)} ${weir.toFixed(1).padStart(9)} ${raw.toFixed(1).padStart(9)} ${(weir / raw).toFixed(2).padStart(6)}x`);
   }
   const { bubbleUp } = await import('../src/events/bubbleup.ts');
-  const [bu, buMs] = await timed(() => bubbleUp(store, { ...range, selection: { filters: [{ column: 'duration_ms', op: '>', value: 200 }] } }));
+  const [bu, buMs] = await timed(() => bubbleUp(real, { ...range, selection: { filters: [{ column: 'duration_ms', op: '>', value: 200 }] } }));
   console.log(`\nBubbleUp duration_ms > 200: ${buMs.toFixed(0)} ms over ${bu.dimensions.length + bu.skipped.length} fields; top: ${bu.dimensions.slice(0, 3).map((d) => `${d.field} ${d.score.toFixed(2)}`).join(', ')}`);
-  await store.close();
+  await real.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

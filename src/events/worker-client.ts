@@ -58,9 +58,12 @@ export class StoreWorker {
     const client = new StoreWorker(w);
     const columns = await new Promise<FieldInfo[]>((resolve, reject) => {
       const onError = (err: Error) => reject(new WeirError('INTERNAL', `the event store's writer thread failed to start: ${err.message}`, { cause: err }));
+      const onExit = (code: number) => reject(new WeirError('INTERNAL', `the event store's writer thread exited while opening the store (code ${code})`));
       w.once('error', onError);
+      w.once('exit', onExit);
       w.once('message', (m: WorkerReply) => {
         w.off('error', onError);
+        w.off('exit', onExit);
         if (m.t === 'ready') resolve(m.columns);
         else reject(new WeirError('INTERNAL', `cannot open the event store: ${m.t === 'fatal' ? m.message : 'unexpected message'}`));
       });

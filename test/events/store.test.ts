@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEventStore } from '../../src/events/store.ts';
 import { NOW, event, generateEvents, openStore, tempDir } from './helpers.ts';
@@ -122,4 +123,10 @@ test('the writer thread: events handed over count against maxQueue until committ
   await store.close();
   await assert.rejects(store.sql('SELECT 1'), (err: unknown) => (err as { code?: string }).code === 'SHUTTING_DOWN');
   await store.close(); // twice is fine
+});
+
+test('a store that cannot be opened rejects (and leaves no thread behind)', async (t) => {
+  const file = join(tempDir(t), 'not-a-dir');
+  writeFileSync(file, 'x');
+  await assert.rejects(createEventStore({ path: join(file, 'events.duckdb') }), (err: unknown) => (err as { code?: string }).code === 'INTERNAL');
 });

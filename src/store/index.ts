@@ -4,7 +4,7 @@ import { openPostgresStore } from './postgres.ts';
 import { openSqliteStore } from './sqlite.ts';
 import type { StateStore } from './types.ts';
 
-export type { StateStore, WeightOverride, AuditInput, AuditEntry, RolloutRecord, AnalysisRunRecord, TokenRecord } from './types.ts';
+export type { StateStore, WeightOverride, AuditInput, AuditEntry, RolloutRecord, AnalysisRunRecord, TokenRecord, StoredFlag, FlagSchedule, FlagUsage } from './types.ts';
 export { openSqliteStore } from './sqlite.ts';
 export { openPostgresStore, pgClientConfig } from './postgres.ts';
 

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import type { PoolClient, ClientConfig } from 'pg';
 import { WeirError } from '../errors.ts';
-import type { AnalysisRunRecord, AuditEntry, AuditInput, RolloutRecord, StateStore, TokenRecord, WeightOverride } from './types.ts';
+import type { AnalysisRunRecord, AuditEntry, AuditInput, FlagSchedule, FlagUsage, RolloutRecord, StateStore, StoredFlag, TokenRecord, WeightOverride } from './types.ts';
+import { groupUsage, scheduleRow } from './flag-rows.ts';
+import type { ScheduleRow, UsageRow } from './flag-rows.ts';
 
 // JSON is kept in TEXT, not jsonb: jsonb reorders object keys, and the control plane compares weights
 // by their JSON text (a reordered `configWeights` would look like a config edit and drop the override).
@@ -43,6 +45,30 @@ const MIGRATIONS: string[] = [
      hash TEXT NOT NULL UNIQUE,
      created_at BIGINT NOT NULL,
      created_by TEXT NOT NULL
+   );`,
+  `CREATE TABLE flags (
+     key TEXT PRIMARY KEY,
+     definition TEXT NOT NULL,
+     revision BIGINT NOT NULL,
+     updated_at BIGINT NOT NULL,
+     updated_by TEXT NOT NULL
+   );
+   CREATE TABLE flag_schedules (
+     id BIGSERIAL PRIMARY KEY,
+     key TEXT NOT NULL,
+     at BIGINT NOT NULL,
+     definition TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     done_at BIGINT
+   );
+   CREATE INDEX flag_schedules_pending ON flag_schedules(status, at);
+   CREATE TABLE flag_usage (
+     key TEXT NOT NULL,
+     variant TEXT NOT NULL,
+     count BIGINT NOT NULL,
+     last_at BIGINT NOT NULL,
+     PRIMARY KEY (key, variant)
    );`,
 ];
 
@@ -263,6 +289,79 @@ class PostgresStore implements StateStore {
       await this.#insertAudit(c, audit);
       return true;
     });
+  }
+
+  async listFlags(): Promise<StoredFlag[]> {
+    const { rows } = await this.#pool.query<{ key: string; definition: string; revision: string; updated_at: string; updated_by: string }>('SELECT key, definition, revision, updated_at, updated_by FROM flags ORDER BY key COLLATE "C"');
+    return rows.map((r) => ({ key: r.key, definition: JSON.parse(r.definition), revision: Number(r.revision), updatedAt: Number(r.updated_at), updatedBy: r.updated_by }));
+  }
+
+  async #putFlag(c: PoolClient, key: string, definition: unknown, actor: string, at: number): Promise<StoredFlag> {
+    const r = await c.query<{ revision: string }>(`INSERT INTO flags (key, definition, revision, updated_at, updated_by) VALUES ($1, $2, 1, $3, $4)
+      ON CONFLICT (key) DO UPDATE SET definition = excluded.definition, revision = flags.revision + 1, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+      RETURNING revision`, [key, JSON.stringify(definition), at, actor]);
+    return { key, definition, revision: Number(r.rows[0].revision), updatedAt: at, updatedBy: actor };
+  }
+
+  async putFlag(key: string, definition: unknown, audit: AuditInput): Promise<StoredFlag> {
+    return this.#tx(async (c) => {
+      const out = await this.#putFlag(c, key, definition, audit.actor, this.#now());
+      await this.#insertAudit(c, audit);
+      return out;
+    });
+  }
+
+  async deleteFlag(key: string, audit: AuditInput): Promise<boolean> {
+    return this.#tx(async (c) => {
+      if ((await c.query('DELETE FROM flags WHERE key = $1', [key])).rowCount !== 1) return false;
+      await this.#insertAudit(c, audit);
+      return true;
+    });
+  }
+
+  async addFlagSchedule(s: { key: string; at: number; definition: unknown; createdBy: string }, audit: AuditInput): Promise<FlagSchedule> {
+    return this.#tx(async (c) => {
+      const r = await c.query<{ id: string }>("INSERT INTO flag_schedules (key, at, definition, status, created_by) VALUES ($1, $2, $3, 'pending', $4) RETURNING id", [s.key, s.at, JSON.stringify(s.definition), s.createdBy]);
+      await this.#insertAudit(c, audit);
+      return { id: Number(r.rows[0].id), key: s.key, at: s.at, definition: s.definition, status: 'pending' as const, createdBy: s.createdBy };
+    });
+  }
+
+  async listFlagSchedules(filter: { key?: string; pending?: boolean } = {}): Promise<FlagSchedule[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.key !== undefined) { args.push(filter.key); where.push(`key = $${args.length}`); }
+    if (filter.pending) where.push("status = 'pending'");
+    const { rows } = await this.#pool.query<ScheduleRow>(`SELECT * FROM flag_schedules ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, id`, args);
+    return rows.map(scheduleRow);
+  }
+
+  async finishFlagSchedule(id: number, outcome: 'applied' | 'cancelled', audit: AuditInput): Promise<boolean> {
+    return this.#tx(async (c) => {
+      const at = this.#now();
+      // Conditional: of two controllers (or a retry after a crash) only the one that flips `pending` writes.
+      const r = await c.query<{ key: string; definition: string }>("UPDATE flag_schedules SET status = $2, done_at = $3 WHERE id = $1 AND status = 'pending' RETURNING key, definition", [id, outcome, at]);
+      if (r.rowCount !== 1) return false;
+      if (outcome === 'applied') await this.#putFlag(c, r.rows[0].key, JSON.parse(r.rows[0].definition), audit.actor, at);
+      await this.#insertAudit(c, audit);
+      return true;
+    });
+  }
+
+  async addFlagUsage(usage: FlagUsage[]): Promise<void> {
+    if (usage.length === 0) return;
+    await this.#tx(async (c) => {
+      for (const u of usage) {
+        for (const [variant, n] of Object.entries(u.variants)) {
+          await c.query(`INSERT INTO flag_usage (key, variant, count, last_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (key, variant) DO UPDATE SET count = flag_usage.count + excluded.count, last_at = greatest(flag_usage.last_at, excluded.last_at)`, [u.key, variant, n, u.lastEvaluatedAt]);
+        }
+      }
+    });
+  }
+
+  async listFlagUsage(): Promise<FlagUsage[]> {
+    return groupUsage((await this.#pool.query<UsageRow>('SELECT key, variant, count, last_at FROM flag_usage ORDER BY key COLLATE "C", variant COLLATE "C"')).rows);
   }
 
   async close(): Promise<void> {

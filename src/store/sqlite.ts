@@ -1,6 +1,8 @@
 import { DatabaseSync } from 'node:sqlite';
 import { WeirError } from '../errors.ts';
-import type { AnalysisRunRecord, AuditEntry, AuditInput, RolloutRecord, StateStore, TokenRecord, WeightOverride } from './types.ts';
+import type { AnalysisRunRecord, AuditEntry, AuditInput, FlagSchedule, FlagUsage, RolloutRecord, StateStore, StoredFlag, TokenRecord, WeightOverride } from './types.ts';
+import { groupUsage, scheduleRow } from './flag-rows.ts';
+import type { ScheduleRow, UsageRow } from './flag-rows.ts';
 
 /** Schema migrations, applied in order, each once (recorded in schema_migrations). */
 const MIGRATIONS: string[] = [
@@ -40,6 +42,30 @@ const MIGRATIONS: string[] = [
      hash TEXT NOT NULL UNIQUE,
      created_at INTEGER NOT NULL,
      created_by TEXT NOT NULL
+   );`,
+  `CREATE TABLE flags (
+     key TEXT PRIMARY KEY,
+     definition TEXT NOT NULL,
+     revision INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     updated_by TEXT NOT NULL
+   );
+   CREATE TABLE flag_schedules (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     key TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     definition TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     done_at INTEGER
+   );
+   CREATE INDEX flag_schedules_pending ON flag_schedules(status, at);
+   CREATE TABLE flag_usage (
+     key TEXT NOT NULL,
+     variant TEXT NOT NULL,
+     count INTEGER NOT NULL,
+     last_at INTEGER NOT NULL,
+     PRIMARY KEY (key, variant)
    );`,
 ];
 
@@ -200,6 +226,77 @@ class SqliteStore implements StateStore {
       this.#insertAudit(audit);
       return true;
     });
+  }
+
+  async listFlags(): Promise<StoredFlag[]> {
+    const rows = this.#db.prepare('SELECT key, definition, revision, updated_at, updated_by FROM flags ORDER BY key').all() as Array<{ key: string; definition: string; revision: number; updated_at: number; updated_by: string }>;
+    return rows.map((r) => ({ key: r.key, definition: JSON.parse(r.definition), revision: Number(r.revision), updatedAt: Number(r.updated_at), updatedBy: r.updated_by }));
+  }
+
+  #putFlag(key: string, definition: unknown, actor: string, at: number): StoredFlag {
+    const cur = this.#db.prepare('SELECT revision FROM flags WHERE key = ?').get(key) as { revision: number } | undefined;
+    const revision = (cur ? Number(cur.revision) : 0) + 1;
+    this.#db.prepare(`INSERT INTO flags (key, definition, revision, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(key) DO UPDATE SET definition = excluded.definition, revision = excluded.revision, updated_at = excluded.updated_at, updated_by = excluded.updated_by`)
+      .run(key, JSON.stringify(definition), revision, at, actor);
+    return { key, definition, revision, updatedAt: at, updatedBy: actor };
+  }
+
+  async putFlag(key: string, definition: unknown, audit: AuditInput): Promise<StoredFlag> {
+    return this.#tx(() => {
+      const out = this.#putFlag(key, definition, audit.actor, this.#now());
+      this.#insertAudit(audit);
+      return out;
+    });
+  }
+
+  async deleteFlag(key: string, audit: AuditInput): Promise<boolean> {
+    return this.#tx(() => {
+      if (this.#db.prepare('DELETE FROM flags WHERE key = ?').run(key).changes === 0) return false;
+      this.#insertAudit(audit);
+      return true;
+    });
+  }
+
+  async addFlagSchedule(s: { key: string; at: number; definition: unknown; createdBy: string }, audit: AuditInput): Promise<FlagSchedule> {
+    return this.#tx(() => {
+      const r = this.#db.prepare("INSERT INTO flag_schedules (key, at, definition, status, created_by) VALUES (?, ?, ?, 'pending', ?)").run(s.key, s.at, JSON.stringify(s.definition), s.createdBy);
+      this.#insertAudit(audit);
+      return { id: Number(r.lastInsertRowid), key: s.key, at: s.at, definition: s.definition, status: 'pending' as const, createdBy: s.createdBy };
+    });
+  }
+
+  async listFlagSchedules(filter: { key?: string; pending?: boolean } = {}): Promise<FlagSchedule[]> {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.key !== undefined) { where.push('key = ?'); args.push(filter.key); }
+    if (filter.pending) where.push("status = 'pending'");
+    const rows = this.#db.prepare(`SELECT * FROM flag_schedules ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, id`).all(...args) as unknown as ScheduleRow[];
+    return rows.map(scheduleRow);
+  }
+
+  async finishFlagSchedule(id: number, outcome: 'applied' | 'cancelled', audit: AuditInput): Promise<boolean> {
+    return this.#tx(() => {
+      const row = this.#db.prepare("SELECT key, definition FROM flag_schedules WHERE id = ? AND status = 'pending'").get(id) as { key: string; definition: string } | undefined;
+      if (!row) return false;
+      const at = this.#now();
+      this.#db.prepare('UPDATE flag_schedules SET status = ?, done_at = ? WHERE id = ?').run(outcome, at, id);
+      if (outcome === 'applied') this.#putFlag(row.key, JSON.parse(row.definition), audit.actor, at);
+      this.#insertAudit(audit);
+      return true;
+    });
+  }
+
+  async addFlagUsage(usage: FlagUsage[]): Promise<void> {
+    this.#tx(() => {
+      const up = this.#db.prepare(`INSERT INTO flag_usage (key, variant, count, last_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(key, variant) DO UPDATE SET count = count + excluded.count, last_at = max(last_at, excluded.last_at)`);
+      for (const u of usage) for (const [variant, n] of Object.entries(u.variants)) up.run(u.key, variant, n, u.lastEvaluatedAt);
+    });
+  }
+
+  async listFlagUsage(): Promise<FlagUsage[]> {
+    return groupUsage(this.#db.prepare('SELECT key, variant, count, last_at FROM flag_usage ORDER BY key, variant').all() as unknown as UsageRow[]);
   }
 
   async close(): Promise<void> {

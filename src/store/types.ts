@@ -30,7 +30,59 @@ export interface StateStore {
   listTokens(): Promise<TokenRecord[]>;
   /** Removes a token, with an audit entry; false if there was none by that name. */
   deleteToken(name: string, audit: AuditInput): Promise<boolean>;
+  /** Flags defined through the API (flagd flag definitions, by key), in key order. */
+  listFlags(): Promise<StoredFlag[]>;
+  /** Creates or replaces a flag's definition with an audit entry, atomically; the revision grows by one. */
+  putFlag(key: string, definition: unknown, audit: AuditInput): Promise<StoredFlag>;
+  /** Removes a stored flag with an audit entry; false (and no entry) if there was none. */
+  deleteFlag(key: string, audit: AuditInput): Promise<boolean>;
+  /** Records a change to apply at `at` (status `pending`), with an audit entry. */
+  addFlagSchedule(s: { key: string; at: number; definition: unknown; createdBy: string }, audit: AuditInput): Promise<FlagSchedule>;
+  /** Scheduled changes, by time then id; `key` filters, `pending` keeps only those not yet applied or cancelled. */
+  listFlagSchedules(filter?: { key?: string; pending?: boolean }): Promise<FlagSchedule[]>;
+  /**
+   * Moves a pending schedule to `applied` (writing its definition as the flag, with the audit entry) or to
+   * `cancelled`, in one transaction and only if it is still pending: false when it was not (applied
+   * already, cancelled, unknown) — so a crash or a second controller can never apply it twice.
+   */
+  finishFlagSchedule(id: number, outcome: 'applied' | 'cancelled', audit: AuditInput): Promise<boolean>;
+  /** Adds evaluation counts (per flag and variant) and moves last-evaluated times forward. */
+  addFlagUsage(usage: FlagUsage[]): Promise<void>;
+  /** Every flag's accumulated evaluation counts. */
+  listFlagUsage(): Promise<FlagUsage[]>;
   close(): Promise<void>;
+}
+
+/** A flag defined through the API. */
+export interface StoredFlag {
+  key: string;
+  /** A flagd flag definition (state, variants, defaultVariant, targeting, metadata, prerequisites). */
+  definition: unknown;
+  /** Grows by one with every write of this key. */
+  revision: number;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+/** A change to a flag that the controller applies at `at`. */
+export interface FlagSchedule {
+  id: number;
+  key: string;
+  /** ms since the epoch. */
+  at: number;
+  definition: unknown;
+  status: 'pending' | 'applied' | 'cancelled';
+  createdBy: string;
+  /** When it was applied or cancelled. */
+  doneAt?: number;
+}
+
+/** Evaluations of one flag: per-variant counts (`''` for no variant: the code default) and the last time seen. */
+export interface FlagUsage {
+  key: string;
+  variants: Record<string, number>;
+  /** ms since the epoch. */
+  lastEvaluatedAt: number;
 }
 
 /** A stored API token: a name, what it may do, and the hex SHA-256 of the secret. */

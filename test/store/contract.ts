@@ -183,4 +183,68 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
     await a.setWeights('shop', W(1, 99), { actor: 'a', action: 'weights.set', target: 'shop' });
     assert.deepEqual(await b.getWeightOverrides(), { shop: W(1, 99) });
   });
+
+  test(`${name}: flags are stored by key with growing revisions; writes and deletes audited together`, async (t) => {
+    const c = clock();
+    const { store } = await openFresh(t, factory, c.now);
+    assert.deepEqual(await store.listFlags(), []);
+    const def = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', targeting: { if: [true, 'on', null] } };
+    const r1 = await store.putFlag('new-checkout', def, { actor: 'ann', action: 'flag.put', target: 'flag:new-checkout', after: def });
+    assert.deepEqual([r1.revision, r1.updatedAt, r1.updatedBy], [1, c.now(), 'ann']);
+    c.tick(10);
+    await store.putFlag('b-flag', { state: 'DISABLED', variants: { a: 'x' } }, { actor: 'bob', action: 'flag.put', target: 'flag:b-flag' });
+    const r2 = await store.putFlag('new-checkout', { ...def, defaultVariant: 'on' }, { actor: 'bob', action: 'flag.put', target: 'flag:new-checkout', before: def });
+    assert.equal(r2.revision, 2);
+    const all = await store.listFlags();
+    assert.deepEqual(all.map((f) => [f.key, f.revision, f.updatedBy]), [['b-flag', 1, 'bob'], ['new-checkout', 2, 'bob']]);
+    assert.deepEqual(all[1].definition, { ...def, defaultVariant: 'on' });
+    assert.equal(JSON.stringify(all[1].definition), JSON.stringify({ ...def, defaultVariant: 'on' }), 'key order survives');
+    assert.equal(await store.deleteFlag('b-flag', { actor: 'ann', action: 'flag.delete', target: 'flag:b-flag' }), true);
+    assert.equal(await store.deleteFlag('b-flag', { actor: 'ann', action: 'flag.delete', target: 'flag:b-flag' }), false);
+    assert.deepEqual((await store.listFlags()).map((f) => f.key), ['new-checkout']);
+    assert.deepEqual((await store.listAudit({ target: 'flag:new-checkout' })).map((e) => [e.actor, e.action]), [['bob', 'flag.put'], ['ann', 'flag.put']]);
+    assert.deepEqual((await store.listAudit({ target: 'flag:b-flag' })).map((e) => e.action), ['flag.delete', 'flag.put']);
+  });
+
+  test(`${name}: a scheduled flag change is applied or cancelled exactly once, even by two racing stores`, async (t) => {
+    const c = clock();
+    const { store, fixture } = await openFresh(t, factory, c.now);
+    const other = await fixture.open(c.now);
+    t.after(() => other.close());
+    const later = { state: 'ENABLED', variants: { a: 'a', b: 'b' }, defaultVariant: 'b' };
+    const s1 = await store.addFlagSchedule({ key: 'split', at: c.now() + 60_000, definition: later, createdBy: 'ann' }, { actor: 'ann', action: 'flag.schedule', target: 'flag:split' });
+    const s2 = await store.addFlagSchedule({ key: 'other', at: c.now() + 1000, definition: later, createdBy: 'ann' }, { actor: 'ann', action: 'flag.schedule', target: 'flag:other' });
+    assert.deepEqual((await store.listFlagSchedules({ pending: true })).map((s) => s.id), [s2.id, s1.id], 'by time');
+    assert.deepEqual((await store.listFlagSchedules({ key: 'split' }))[0], { id: s1.id, key: 'split', at: c.now() + 60_000, definition: later, status: 'pending', createdBy: 'ann' });
+    c.tick(5);
+    const results = await Promise.all([
+      store.finishFlagSchedule(s1.id, 'applied', { actor: 'controller', action: 'flag.schedule.apply', target: 'flag:split', after: later }),
+      other.finishFlagSchedule(s1.id, 'applied', { actor: 'controller', action: 'flag.schedule.apply', target: 'flag:split', after: later }),
+    ]);
+    assert.deepEqual(results.sort(), [false, true], 'exactly one applies it');
+    const flags = await other.listFlags();
+    assert.deepEqual(flags.map((f) => [f.key, f.revision, f.updatedBy]), [['split', 1, 'controller']]);
+    assert.deepEqual(flags[0].definition, later);
+    const done = (await store.listFlagSchedules({ key: 'split' }))[0];
+    assert.deepEqual([done.status, done.doneAt], ['applied', c.now()]);
+    assert.equal(await store.finishFlagSchedule(s2.id, 'cancelled', { actor: 'bob', action: 'flag.schedule.cancel', target: 'flag:other' }), true);
+    assert.equal(await store.finishFlagSchedule(s2.id, 'applied', { actor: 'controller', action: 'flag.schedule.apply', target: 'flag:other' }), false, 'a cancelled change never applies');
+    assert.equal(await store.finishFlagSchedule(9999, 'cancelled', { actor: 'bob', action: 'flag.schedule.cancel', target: 'flag:x' }), false);
+    assert.deepEqual(await store.listFlagSchedules({ pending: true }), []);
+    assert.deepEqual((await store.listFlags()).map((f) => f.key), ['split'], 'the cancelled one wrote no flag');
+    assert.deepEqual((await store.listAudit({ target: 'flag:split' })).map((e) => e.action), ['flag.schedule.apply', 'flag.schedule']);
+  });
+
+  test(`${name}: flag usage adds counts per variant and keeps the latest evaluation time`, async (t) => {
+    const c = clock();
+    const { store } = await openFresh(t, factory, c.now);
+    assert.deepEqual(await store.listFlagUsage(), []);
+    await store.addFlagUsage([{ key: 'b', variants: { on: 3, '': 1 }, lastEvaluatedAt: 200 }, { key: 'a', variants: { x: 1 }, lastEvaluatedAt: 50 }]);
+    await store.addFlagUsage([{ key: 'b', variants: { on: 2, off: 4 }, lastEvaluatedAt: 100 }]);
+    await store.addFlagUsage([]);
+    assert.deepEqual(await store.listFlagUsage(), [
+      { key: 'a', variants: { x: 1 }, lastEvaluatedAt: 50 },
+      { key: 'b', variants: { '': 1, off: 4, on: 5 }, lastEvaluatedAt: 200 },
+    ]);
+  });
 }

@@ -228,7 +228,9 @@ export const configSchema = z.strictObject({
   }).optional(),
   /** Feature flags in flagd's format (JSON or YAML), served over OFREP on the control listener. */
   flags: z.strictObject({
-    files: z.array(z.string().min(1)).min(1, { message: 'list at least one flag file, e.g. [flags.yaml]' }),
+    files: z.array(z.string().min(1)).min(1, { message: 'list at least one flag file, e.g. [flags.yaml]' }).optional(),
+    /** A local overrides file (development only): its flags win over files and the API; refused when NODE_ENV=production. */
+    overrides: z.string().min(1).optional(),
   }).optional(),
   /** A/B experiments on flags: arms, allocation, metrics and guardrails (docs/experiments.md). */
   experiments: experimentsSchema.optional(),

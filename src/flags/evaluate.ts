@@ -40,23 +40,50 @@ function variantName(result: unknown): string | null {
 export function evaluateFlag(set: CompiledFlagSet, key: string, context: unknown, now: Now): Resolution {
   const flag = set.flags.get(key);
   if (!flag) return error('FLAG_NOT_FOUND', `flag '${key}' not found`, set.metadata);
-  return evaluateCompiled(flag, context, now);
+  return evaluateCompiled(flag, context, now, set);
 }
 
-/** Evaluates one compiled flag; any failure (a hostile Proxy context, a throwing clock) becomes GENERAL. */
-export function evaluateCompiled(flag: CompiledFlag, context: unknown, now: Now): Resolution {
+/** Prerequisite chains deeper than this are refused at evaluation (the loader already refuses cycles). */
+const MAX_PREREQUISITE_DEPTH = 16;
+
+/**
+ * Evaluates one compiled flag; any failure (a hostile Proxy context, a throwing clock) becomes GENERAL.
+ * `set` is where its prerequisites are looked up; without it a flag with prerequisites is an error.
+ */
+export function evaluateCompiled(flag: CompiledFlag, context: unknown, now: Now, set?: CompiledFlagSet, depth = 0): Resolution {
   try {
-    return evaluateUnguarded(flag, context, now);
+    return evaluateUnguarded(flag, context, now, set, depth);
   } catch {
     return error('GENERAL', `error evaluating flag '${flag.key}'`, flag.metadata);
   }
 }
 
-function evaluateUnguarded(flag: CompiledFlag, context: unknown, now: Now): Resolution {
+/** True when every prerequisite evaluates to one of its variants; a missing, disabled or erroring one is unmet. */
+function prerequisitesMet(flag: CompiledFlag, context: unknown, now: Now, set: CompiledFlagSet | undefined, depth: number): boolean | 'error' {
+  if (!set || depth >= MAX_PREREQUISITE_DEPTH) return 'error';
+  for (const p of flag.prerequisites) {
+    const dep = set.flags.get(p.flag);
+    if (!dep) return false;
+    const r = evaluateCompiled(dep, context, now, set, depth + 1);
+    if (r.variant === undefined || !p.variants.includes(r.variant)) return false;
+  }
+  return true;
+}
+
+function evaluateUnguarded(flag: CompiledFlag, context: unknown, now: Now, set: CompiledFlagSet | undefined, depth: number): Resolution {
   const meta = flag.metadata;
   if (flag.state === 'DISABLED') return { value: undefined, variant: undefined, reason: 'DISABLED', flagMetadata: meta };
   let variant: string | null = flag.defaultVariant;
   let reason: Resolution['reason'] = 'STATIC';
+  if (flag.prerequisites.length) {
+    const met = prerequisitesMet(flag, context, now, set, depth);
+    if (met === 'error') return error('GENERAL', `prerequisites of flag '${flag.key}' could not be evaluated (chain too deep)`, meta);
+    // Unmet: the flag's own targeting does not run; it serves its defaultVariant (or the code default) with reason DEFAULT.
+    if (!met) {
+      if (variant === null) return { value: undefined, variant: undefined, reason: 'DEFAULT', flagMetadata: meta };
+      return { value: flag.variants.get(variant), variant, reason: 'DEFAULT', flagMetadata: meta };
+    }
+  }
   if (flag.targeting !== null) {
     const ctx = context ?? {};
     if (!isPlainObject(ctx)) return error('INVALID_CONTEXT', 'evaluation context must be an object', meta);
@@ -127,6 +154,6 @@ export interface FlagResolvers {
 export function evaluateAll(set: CompiledFlagSet, context: unknown, now: Now): [string, Resolution][] {
   const out: [string, Resolution][] = [];
   const t = typeof now === 'number' ? now : now();
-  for (const flag of set.flags.values()) out.push([flag.key, evaluateCompiled(flag, context, t)]);
+  for (const flag of set.flags.values()) out.push([flag.key, evaluateCompiled(flag, context, t, set)]);
   return out;
 }

@@ -55,7 +55,7 @@ export interface WatchOptions extends Omit<LoadOptions, 'source'> {
  *   await w.reload();   // initial load
  *   // … on shutdown: w.close();
  */
-export function watchFlagFiles(paths: readonly string[], registry: FlagRegistry, options: WatchOptions = {}): FlagFileWatcher {
+export function watchFlagFiles(paths: readonly string[], registry: Pick<FlagRegistry, 'replace'>, options: WatchOptions = {}): FlagFileWatcher {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<LoadResult> | null = null;
   let again = false;

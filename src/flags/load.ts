@@ -6,7 +6,7 @@
 import { parseDocument } from 'yaml';
 import { WeirError } from '../errors.ts';
 import type {
-  CompiledFlag, CompiledFlagSet, FlagIssue, FlagMetadata, FlagType, FlagValue, LoadResult,
+  CompiledFlag, CompiledFlagSet, FlagIssue, FlagMetadata, FlagType, FlagValue, LoadResult, Prerequisite,
 } from './types.ts';
 import { compileLogic, DEFAULT_LOGIC_LIMITS } from './logic/compile.ts';
 import type { LogicLimits } from './logic/compile.ts';
@@ -19,7 +19,7 @@ export interface LoadOptions {
 }
 
 const TOP_KEYS = new Set(['$schema', 'flags', '$evaluators', 'metadata']);
-const FLAG_KEYS = new Set(['state', 'variants', 'defaultVariant', 'targeting', 'metadata', 'key']);
+const FLAG_KEYS = new Set(['state', 'variants', 'defaultVariant', 'targeting', 'metadata', 'key', 'prerequisites']);
 
 /**
  * Parses, validates and compiles a flagd flag-set definition. Returns the compiled set, or every error found.
@@ -173,7 +173,7 @@ function readFlag(
     return null;
   }
   for (const k of Object.keys(raw)) {
-    if (!FLAG_KEYS.has(k)) errors.push({ path: p(k), message: `unknown property — allowed: state, variants, defaultVariant, targeting, metadata` });
+    if (!FLAG_KEYS.has(k)) errors.push({ path: p(k), message: `unknown property — allowed: state, variants, defaultVariant, targeting, metadata, prerequisites` });
   }
   const state = raw.state;
   if (state !== 'ENABLED' && state !== 'DISABLED') {
@@ -230,15 +230,87 @@ function readFlag(
       }
     }
   }
+  const prerequisites = readPrerequisites(raw.prerequisites, [...at, 'prerequisites'], errors);
   if (errors.length > before || type === null) return null;
   const fingerprint = stableStringify({
     state, variants: raw.variants, defaultVariant, targeting: t ?? null, metadata,
-    refs: [...used].sort().map((n) => [n, refs[n]]),
+    refs: [...used].sort().map((n) => [n, refs[n]]), prerequisites,
   });
+  const definition: Record<string, unknown> = { state, variants: raw.variants, defaultVariant };
+  if (targeting !== null) definition.targeting = inlineRefs(t, refs);
+  if (Object.keys(metadata).length) definition.metadata = metadata;
+  if (prerequisites.length) definition.prerequisites = prerequisites;
   return {
     key, state: state as 'ENABLED' | 'DISABLED', variants, defaultVariant, type, targeting, usesTimestamp,
-    metadata, source, fingerprint,
+    metadata, source, fingerprint, prerequisites, definition: definition as CompiledFlag['definition'],
   };
+}
+
+/** `prerequisites: [{ flag, variants: [...] }]` — Weir's extension to flagd's flag definition. */
+function readPrerequisites(raw: unknown, at: (string | number)[], errors: FlagIssue[]): Prerequisite[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    errors.push({ path: pathOf(at), message: 'must be a list like [{ "flag": "new-checkout", "variants": ["on"] }]' });
+    return [];
+  }
+  const out: Prerequisite[] = [];
+  raw.forEach((p, i) => {
+    const here = [...at, i];
+    if (!isPlainObject(p) || typeof p.flag !== 'string' || p.flag === '') {
+      errors.push({ path: pathOf(here), message: 'each prerequisite needs "flag" (a flag key) and "variants" (a non-empty list of variant names)' });
+      return;
+    }
+    for (const k of Object.keys(p)) if (k !== 'flag' && k !== 'variants') errors.push({ path: pathOf([...here, k]), message: 'unknown property — allowed: flag, variants' });
+    if (!Array.isArray(p.variants) || p.variants.length === 0 || !p.variants.every((v) => typeof v === 'string' && v !== '')) {
+      errors.push({ path: pathOf([...here, 'variants']), message: 'must be a non-empty list of variant names of the prerequisite flag' });
+      return;
+    }
+    out.push({ flag: p.flag, variants: [...(p.variants as string[])] });
+  });
+  return out;
+}
+
+/** The targeting rule with every `{"$ref": name}` replaced by the shared evaluator, so a flag's definition stands alone. */
+function inlineRefs(rule: unknown, refs: Record<string, unknown>): unknown {
+  if (Array.isArray(rule)) return rule.map((r) => inlineRefs(r, refs));
+  if (!isPlainObject(rule)) return rule;
+  const keys = Object.keys(rule);
+  if (keys.length === 1 && keys[0] === '$ref' && typeof rule.$ref === 'string' && Object.hasOwn(refs, rule.$ref)) return inlineRefs(refs[rule.$ref], refs);
+  return Object.fromEntries(keys.map((k) => [k, inlineRefs(rule[k], refs)]));
+}
+
+/**
+ * Set-level checks that one file cannot make alone: every prerequisite names a flag of the set, one of
+ * its variants, and prerequisites form no cycle. Run on the merged set (files, stored flags, overrides).
+ *
+ * @example
+ *   const issues = checkFlagSet(merged); // [{ path: 'flags.b.prerequisites', message: 'cycle: b → a → b' }]
+ */
+export function checkFlagSet(set: CompiledFlagSet): FlagIssue[] {
+  const issues: FlagIssue[] = [];
+  for (const f of set.flags.values()) {
+    f.prerequisites.forEach((p, i) => {
+      const dep = set.flags.get(p.flag);
+      const at = pathOf(['flags', f.key, 'prerequisites', i]);
+      if (!dep) issues.push({ path: `${at}.flag`, source: f.source, message: `unknown flag "${p.flag}" — define it, or remove the prerequisite` });
+      else for (const v of p.variants) if (!dep.variants.has(v)) issues.push({ path: `${at}.variants`, source: f.source, message: `"${v}" is not a variant of "${p.flag}" (${[...dep.variants.keys()].join(', ')})` });
+    });
+  }
+  const state = new Map<string, 1 | 2>();
+  const visit = (key: string, trail: string[]): void => {
+    const f = set.flags.get(key);
+    if (!f || state.get(key) === 2) return;
+    if (state.get(key) === 1) {
+      const cycle = [...trail.slice(trail.indexOf(key)), key];
+      issues.push({ path: pathOf(['flags', key, 'prerequisites']), source: f.source, message: `prerequisites form a cycle: ${cycle.join(' → ')} — remove one of them` });
+      return;
+    }
+    state.set(key, 1);
+    for (const p of f.prerequisites) visit(p.flag, [...trail, key]);
+    state.set(key, 2);
+  };
+  for (const key of set.flags.keys()) visit(key, []);
+  return issues;
 }
 
 function describe(v: unknown): string {

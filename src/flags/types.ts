@@ -81,6 +81,19 @@ export interface CompiledFlag {
   readonly source: string;
   /** Canonical JSON of the definition, to tell whether a flag changed between two sets. */
   readonly fingerprint: string;
+  /** Flags that must have one of the given variants for this one to apply (Weir's extension). */
+  readonly prerequisites: readonly Prerequisite[];
+  /**
+   * The flag as a self-contained flagd definition: `$ref`s inlined, effective metadata included. What the
+   * flags API, the provider stream and the routing table carry.
+   */
+  readonly definition: { [key: string]: JsonValue };
+}
+
+/** `{ flag: 'new-checkout', variants: ['on'] }`: applies only when `new-checkout` evaluates to `on`. */
+export interface Prerequisite {
+  flag: string;
+  variants: string[];
 }
 
 export interface CompiledFlagSet {

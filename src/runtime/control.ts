@@ -24,8 +24,10 @@ import type { StateStore } from '../store/types.ts';
 import { WeirError } from '../errors.ts';
 import { CONTROL_EXTENSIONS } from './control-extensions.ts';
 import type { ControlContext, StartedExtension } from './extensions.ts';
-import { createFlagRegistry, createOfrepRoutes, formatFlagIssues, watchFlagFiles } from '../flags/index.ts';
+import { createFlagRegistry, createOfrepRoutes } from '../flags/index.ts';
 import type { FlagRegistry } from '../flags/index.ts';
+import { startFlags } from '../flags/control.ts';
+import type { StartedFlags } from '../flags/control.ts';
 import { splitListen } from './listen.ts';
 import { createCompareRoutes } from '../proxy/compare/routes.ts';
 import { createFaultRoutes } from '../proxy/faults/routes.ts';
@@ -118,7 +120,7 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
   };
   let plane: ControlPlane;
   let sink: FanoutSink;
-  let flagWatcher: ReturnType<typeof watchFlagFiles> | undefined;
+  let flagsRt: StartedFlags | undefined;
   const flags: FlagRegistry = createFlagRegistry({ clock: now });
   try {
     plane = await ControlPlane.create(config, store, now);
@@ -130,14 +132,9 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     // Capabilities attach their own sinks (the event store, metrics) through ctx.sink.add/observe.
     sink = createFanoutSink(sinks);
     cleanup.push(() => sink.close());
-    // Flags: flagd-format files, watched; an invalid file at startup is an error, later the last good set stays.
-    const flagFiles = (config.flags?.files ?? []).map((f) => resolve(dirname(configPath), f));
-    flagWatcher = flagFiles.length ? watchFlagFiles(flagFiles, flags, { onError: (e) => log(`weir: flags NOT reloaded, keeping the last good set:\n${formatFlagIssues(e)}`) }) : undefined;
-    if (flagWatcher) {
-      cleanup.push(() => flagWatcher?.close());
-      const r = await flagWatcher.reload();
-      if (!r.ok) throw new WeirError('CONFIG_INVALID', `flag files are invalid:\n${formatFlagIssues(r.errors)}`, { details: { issues: r.errors } });
-    }
+    // Flags: files < API-defined (store) < local overrides; an invalid set at startup is an error, later the last good set stays.
+    flagsRt = await startFlags({ registry: flags, store, now, log, env: opts.env, configDir: dirname(configPath), config: config.flags, isLeader: () => (opts.isLeader ?? (() => true))() });
+    cleanup.push(() => flagsRt?.close());
   } catch (e) {
     return fail(e);
   }
@@ -178,7 +175,8 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     ...createCompareRoutes(opts.proxy ?? (() => undefined)),
     ...createFaultRoutes(plane, opts.proxy ?? (() => undefined), now),
     ...createShadowRoutes(opts.proxy ?? (() => undefined)),
-    ...createOfrepRoutes({ registry: flags, signal: streams.signal }),
+    ...createOfrepRoutes({ registry: flagsRt!.counted, signal: streams.signal }),
+    ...flagsRt!.routes(streams.signal),
     ...createTokensRoutes(tokens),
     ...createTableStreamRoutes(plane, { signal: streams.signal }),
     ...extRoutes,
@@ -229,12 +227,13 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     async refresh() {
       await plane.refresh();
       await tokens.reload();
+      await flagsRt?.service.refresh();
     },
     close(drain) {
       closing ??= (async () => {
         ready = false;
         watcher?.close();
-        flagWatcher?.close();
+        await flagsRt?.close();
         streams.abort();
         await drain?.();
         await new Promise<void>((r) => { control.close(() => r()); control.closeAllConnections(); });

@@ -31,6 +31,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'audit', summary: 'The audit log: every change to traffic, rollouts and config, who and why', load: async () => (await import('./commands/audit.ts')).auditCommand },
   { name: 'server', summary: 'Run the control plane alone (API, controllers, state); replicas share PostgreSQL', load: async () => (await import('./commands/server.ts')).serverCommand },
   { name: 'proxy', summary: 'Run the proxy alone, following a control plane\'s routing-table stream', load: async () => (await import('./commands/proxy.ts')).proxyCommand },
+  { name: 'flags', summary: 'Feature flags: list, get, set, enable, disable (kill switch), history, schedule, stale', load: async () => (await import('./commands/flags.ts')).flagsCommand },
   { name: 'tokens', summary: 'Create, list and delete API tokens (admin, operator, read)', load: async () => (await import('./commands/tokens.ts')).tokensCommand },
 ];
 

@@ -19,7 +19,7 @@ test('weir flags list|set|get|disable|enable|history|schedule|stale with --json,
   const weir = async (...argv: string[]) => {
     let out = '';
     let err = '';
-    const code = await main(['flags', ...argv], { env, cwd: dir, stdout: (s: string) => { out += s; }, stderr: (s: string) => { err += s; } } as Parameters<typeof main>[1]);
+    const code = await main(['flags', ...argv], { env, cwd: dir, stdout: (s: string) => { out += s; }, stderr: (s: string) => { err += s; }, signal: new AbortController().signal });
     return { code, out, err };
   };
   assert.match((await weir('list')).out, /no flags/);

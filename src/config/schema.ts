@@ -171,6 +171,16 @@ export const serviceSchema = z.strictObject({
   stickyBy: z.string().optional(),
   testTraffic: z.strictObject({ tokens: z.array(z.string()) }).optional(),
   cohorts: z.array(cohortSchema).optional(),
+  /** The version chosen by a flag's variant (docs/flags.md, flags at the edge): after test overrides and cohorts, before weights. */
+  flag: z.strictObject({
+    key: z.string().min(1),
+    /** Variant name → version name; a variant not listed falls through to the weights. */
+    versions: z.record(z.string(), z.string()),
+    /** Also send the variant to the upstream in this request header. */
+    forwardHeader: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'must be a valid header name' }).optional(),
+    /** Request headers the flag's rule may read as `headers.<name>` (the sticky key is always the targetingKey). */
+    contextHeaders: z.array(z.string().min(1)).optional(),
+  }).optional(),
   /** Passive outlier ejection. */
   outlier: z.strictObject({
     consecutiveFailures: z.number().int().positive().optional(),

@@ -172,6 +172,7 @@ interface LooseConfig {
     testTraffic?: { tokens?: unknown };
     cohorts?: unknown;
     rollout?: unknown;
+    flag?: unknown;
   }>;
 }
 
@@ -224,6 +225,11 @@ function checkCrossFields(config: LooseConfig, issues: ConfigIssue[]): void {
       const ops = Number(c.match.exact !== undefined) + Number(c.match.prefix !== undefined) + Number(c.match.in !== undefined);
       if (ops !== 1) issues.push({ path: at('cohorts', i, 'match'), message: 'give exactly one of exact, prefix or in' });
     });
+    if (isObj(svc.flag) && isObj(svc.flag.versions)) {
+      for (const [variant, v] of Object.entries(svc.flag.versions)) {
+        if (typeof v === 'string' && !versions.includes(v)) issues.push({ path: at('flag', 'versions', variant), message: `no version named "${v}"${didYouMean(v, versions)}` });
+      }
+    }
     if (isObj(svc.rollout)) checkRollout(svc.rollout, (...p) => at('rollout', ...p), issues);
     checkTaps(svc as Record<string, unknown>, versions, at, issues);
   }

@@ -23,6 +23,8 @@ export class ControlPlane {
   /** Fault rules set through the API (drills), per service; in memory, every change audited. */
   #faults: Record<string, FaultRule[]> = {};
   #table: RoutingTable;
+  /** Flag definitions by key (the control plane's merged flag set), for services that route by a flag. */
+  #flagDefs: Record<string, unknown> = {};
   #listeners = new Set<TableListener>();
 
   private constructor(config: WeirConfig, store: StateStore, now: () => number) {
@@ -158,11 +160,22 @@ export class ControlPlane {
     return this.#table;
   }
 
+  /**
+   * The current flag definitions (self-contained flagd definitions by key). Publishes a new table only
+   * when a flag some service routes by (or one of its prerequisites) changed.
+   */
+  setFlagDefinitions(defs: Record<string, unknown>): void {
+    const before = JSON.stringify(this.#table.services.map((s) => s.flag?.flags ?? null));
+    this.#flagDefs = defs;
+    const after = JSON.stringify(buildTable(this.#config, this.#table.version, {}, {}, {}, defs).services.map((s) => s.flag?.flags ?? null));
+    if (after !== before) this.#publish();
+  }
+
   #publish(): void {
     const overrides = Object.fromEntries(Object.entries(this.#overrides).map(([k, o]) => [k, o.weights]));
     const version = Math.max(this.#table.version + 1, this.#now());
     const stables = Object.fromEntries(Object.entries(this.#stables).filter(([k]) => k in overrides));
-    this.#table = buildTable(this.#config, version, overrides, stables, this.#faults);
+    this.#table = buildTable(this.#config, version, overrides, stables, this.#faults, this.#flagDefs);
     for (const l of this.#listeners) l(this.#table);
   }
 }

@@ -82,6 +82,12 @@ export class Exchange {
     this.choice = choice;
     this.requestId = requestId;
     this.headers = headers;
+    // Flags at the edge: the variant that chose the version, for the upstream (services.<name>.flag.forwardHeader).
+    if (choice.flag?.forwardHeader !== undefined) {
+      const name = choice.flag.forwardHeader;
+      for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i].toLowerCase() === name) headers.splice(i, 2); // never the client's own
+      headers.push(name, choice.flag.variant);
+    }
     this.startedAt = startedAt;
     this.startMs = startMs;
     this.method = req.method ?? 'GET';
@@ -305,6 +311,10 @@ export class Exchange {
       'weir.sticky_key_hash': choice.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };
     if (this.host.rawStickyKey && choice.stickyKey !== undefined) ev['weir.sticky_key'] = choice.stickyKey;
+    if (choice.flag !== undefined) {
+      ev['feature_flag.key'] = choice.flag.key;
+      ev['feature_flag.result.variant'] = choice.flag.variant;
+    }
     if (this.extra !== undefined) Object.assign(ev, this.extra);
     const cap = this.host.captureHeaders;
     for (let i = 0; i < cap.length; i++) {

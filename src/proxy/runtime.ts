@@ -67,6 +67,7 @@ export function compileTable(table: RoutingTable, registry: InstanceRegistry, st
     }
     if (route.sticky.kind === 'header') interest.add(route.sticky.name);
     for (const c of route.cohorts) if (c.source === 'header') interest.add(c.name);
+    for (const h of route.flag?.contextHeaders ?? []) interest.add(h);
     const routeLabel = `${route.match.host ?? ''}${route.match.pathPrefix}`;
     return {
       route,

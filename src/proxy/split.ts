@@ -1,6 +1,8 @@
 import { murmur3 } from '../util/murmur3.ts';
 import type { Decision } from '../events/schema.ts';
 import type { CohortRule, ServiceRoute, StickyKey } from './table.ts';
+import { compileFlagRoute, edgeDecision } from '../flags/edge.ts';
+import type { CompiledFlagRoute } from '../flags/edge.ts';
 
 /** Buckets a sticky key hashes into; a weight of 1% is 100 buckets. */
 export const BUCKETS = 10_000;
@@ -22,6 +24,8 @@ export interface SplitChoice {
   /** The sticky key, when one was found (the proxy hashes it for the event). */
   stickyKey?: string;
   bucket?: number;
+  /** The flag evaluated for this request, when the service routes by a flag and its variant chose the version. */
+  flag?: { key: string; variant: string; forwardHeader?: string };
 }
 
 /** A service's split, precomputed once per routing table so each request does the least work. */
@@ -34,6 +38,7 @@ export interface CompiledSplit {
   sticky: StickyKey;
   testTokens: ReadonlySet<string>;
   cohorts: ReadonlyArray<CohortRule>;
+  flag?: CompiledFlagRoute;
 }
 
 /**
@@ -58,6 +63,7 @@ export function compileSplit(route: ServiceRoute): CompiledSplit {
     sticky: route.sticky,
     testTokens: new Set(route.testTokens),
     cohorts: route.cohorts,
+    ...(route.flag ? { flag: compileFlagRoute(route.flag) } : {}),
   };
 }
 
@@ -133,14 +139,16 @@ export function validTestToken(split: CompiledSplit, input: SplitInput): boolean
 }
 
 /**
- * Chooses the version for a request, in order: test-token override, cohorts, sticky weighted split,
- * random weighted split. Pure: randomness comes in as `random()` in [0, 1).
+ * Chooses the version for a request, in order: test-token override, cohorts, flag (the variant's version,
+ * when the service routes by a flag and the variant maps to one), sticky weighted split, random weighted
+ * split. Pure: randomness comes in as `random()` in [0, 1), the time (for flag rules that read
+ * `$flagd.timestamp`) as `now()`.
  *
  * @example
  *   const choice = chooseVersion(compileSplit(route), { headers, url: '/cart', clientIp: '10.0.0.1' }, Math.random);
  *   // { version: 'canary', reason: 'weight', traffic: 'live', stickyKey: 'user-42', bucket: 311 }
  */
-export function chooseVersion(split: CompiledSplit, input: SplitInput, random: () => number): SplitChoice {
+export function chooseVersion(split: CompiledSplit, input: SplitInput, random: () => number, now: () => number = Date.now): SplitChoice {
   let traffic: 'live' | 'test' = 'live';
   if (validTestToken(split, input)) {
     traffic = 'test';
@@ -151,6 +159,21 @@ export function chooseVersion(split: CompiledSplit, input: SplitInput, random: (
     if (cohortMatches(rule, input)) return { version: rule.version, reason: 'cohort', traffic };
   }
   const key = stickyKeyOf(split.sticky, input);
+  const f = split.flag;
+  if (f !== undefined) {
+    const headers: Record<string, string> = {};
+    for (const h of f.contextHeaders) {
+      const v = first(input.headers[h]);
+      if (v !== undefined) headers[h] = v;
+    }
+    const q = input.url.indexOf('?');
+    const d = edgeDecision(f, { targetingKey: key, path: q === -1 ? input.url : input.url.slice(0, q), headers }, now);
+    if (d.version !== undefined && d.variant !== undefined && split.versionNames.has(d.version)) {
+      const out: SplitChoice = { version: d.version, reason: 'flag', traffic, flag: { key: f.key, variant: d.variant, forwardHeader: f.forwardHeader } };
+      if (key !== undefined) out.stickyKey = key;
+      return out;
+    }
+  }
   if (key !== undefined) {
     const bucket = bucketOf(split.service, key);
     return { version: versionForBucket(split, bucket), reason: 'weight', traffic, stickyKey: key, bucket };

@@ -3,6 +3,8 @@ import type { ShadowRoute } from './shadow/config.ts';
 import { shadowRouteOf } from './shadow/config.ts';
 import type { CompareConfig } from './compare/config.ts';
 import type { FaultPolicy, FaultRule } from './faults/config.ts';
+import type { FlagRoute } from '../flags/edge.ts';
+import { flagClosure } from '../flags/edge.ts';
 import { faultPolicyOf, faultRulesOf } from './faults/config.ts';
 
 /**
@@ -37,6 +39,8 @@ export interface ServiceRoute {
   faults?: FaultRule[];
   /** Blast-radius caps and the error budget; present when the service has a `faults:` block or API-set faults. */
   faultPolicy?: FaultPolicy;
+  /** The version chosen by a flag's variant, with the flag definitions it needs (absent: none). */
+  flag?: FlagRoute;
 }
 
 export type StickyKey =
@@ -126,7 +130,7 @@ export function configuredWeights(svc: ServiceConfig): Record<string, number> {
  * @example
  *   const table = buildTable(config, 1, { shop: { stable: 75, canary: 25 } });
  */
-export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}, stableOverrides: Record<string, string> = {}, faultOverrides: Record<string, FaultRule[]> = {}): RoutingTable {
+export function buildTable(config: WeirConfig, version: number, weightOverrides: Record<string, Record<string, number>> = {}, stableOverrides: Record<string, string> = {}, faultOverrides: Record<string, FaultRule[]> = {}, flagDefinitions: Record<string, unknown> = {}): RoutingTable {
   const proxy = config.proxy ?? {};
   const services: ServiceRoute[] = [];
   for (const [name, svc] of Object.entries(config.services)) {
@@ -173,6 +177,13 @@ export function buildTable(config: WeirConfig, version: number, weightOverrides:
     const faults = faultOverrides[name] ?? (svc.faults?.rules ? faultRulesOf(svc.faults.rules) : undefined);
     if (svc.faults || faults) route.faultPolicy = faultPolicyOf(svc.faults);
     if (faults && faults.length) route.faults = faults;
+    if (svc.flag) {
+      route.flag = {
+        key: svc.flag.key, versions: svc.flag.versions, contextHeaders: (svc.flag.contextHeaders ?? []).map((h) => h.toLowerCase()),
+        flags: flagClosure(svc.flag.key, flagDefinitions),
+      };
+      if (svc.flag.forwardHeader) route.flag.forwardHeader = svc.flag.forwardHeader.toLowerCase();
+    }
     services.push(route);
   }
   return { version, services };

@@ -135,6 +135,10 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     // Flags: files < API-defined (store) < local overrides; an invalid set at startup is an error, later the last good set stays.
     flagsRt = await startFlags({ registry: flags, store, now, log, env: opts.env, configDir: dirname(configPath), config: config.flags, isLeader: () => (opts.isLeader ?? (() => true))() });
     cleanup.push(() => flagsRt?.close());
+    // Flags at the edge: the definitions services route by travel in the routing table.
+    const toPlane = () => plane.setFlagDefinitions(Object.fromEntries([...flags.current().flags].map(([k, f]) => [k, f.definition])));
+    toPlane();
+    flags.onChange(toPlane);
   } catch (e) {
     return fail(e);
   }

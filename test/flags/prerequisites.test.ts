@@ -6,6 +6,7 @@ import { evaluateFlag } from '../../src/flags/evaluate.ts';
 import { createFlagUsageCounter, staleFlags } from '../../src/flags/usage.ts';
 import { flagClosure } from '../../src/flags/edge.ts';
 import type { CompiledFlagSet } from '../../src/flags/types.ts';
+import type { FlagUsage } from '../../src/store/types.ts';
 
 const bool = (extra: object = {}) => ({ state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off', ...extra });
 
@@ -48,7 +49,7 @@ test('stale report: never evaluated, too long ago, one variant only; counters dr
   const set = load({ a: bool(), b: bool(), c: bool(), d: bool() });
   const day = 86_400_000;
   const now = 100 * day;
-  const usage = [
+  const usage: FlagUsage[] = [
     { key: 'b', variants: { on: 3 }, lastEvaluatedAt: now - 40 * day },
     { key: 'c', variants: { on: 3 }, lastEvaluatedAt: now - day },
     { key: 'd', variants: { on: 3 }, lastEvaluatedAt: now - day },

@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { WORK, freePort, haproxy, kill, need, nginxBackends, nginxProxy, openLoop, pinned, waitPort, wrk } from './lib/peers.ts';
+import { WORK, freePort, haproxy, kill, need, nginxBackends, nginxProxy, heyRate, pinned, waitPort, wrk } from './lib/peers.ts';
 import type { WrkResult } from './lib/peers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -20,7 +20,7 @@ const SECONDS = Number(process.env.SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
 const ROOT = join(import.meta.dirname, '..');
 
-for (const b of ['nginx', 'haproxy', 'wrk', 'taskset']) need(b);
+for (const b of ['nginx', 'haproxy', 'wrk', 'hey', 'taskset']) need(b);
 execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
 
 const backends = await nginxBackends(1);
@@ -89,16 +89,16 @@ console.log(`  weir ÷ naive-node ${(w.rps / summary.get('naive-node')!.rps).toF
 const ws = summary.get('weir+store')!;
 console.log(`  weir+store ÷ nginx ${(ws.rps / summary.get('nginx')!.rps).toFixed(2)}×, ÷ naive-node ${(ws.rps / summary.get('naive-node')!.rps).toFixed(2)}×`);
 
-// Added latency at half of Weir's max load: open loop (requests sent on schedule whether or not
-// earlier ones finished), latency measured from the scheduled send time (no coordinated omission).
+// Added latency at half of Weir's max load: hey (Go) at a fixed rate from core 0, every request's
+// latency from its CSV output; direct and Weir interleaved.
 const rate = Math.round(w.rps / 2);
-console.log(`\nadded latency at half of Weir's max (${rate} req/s, open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
+console.log(`\nadded latency at half of Weir's max (${rate} req/s with hey, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
 const added: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  const d = await openLoop(b1, rate, SECONDS);
-  const x = await openLoop(weirPort, rate, SECONDS);
+  const d = await heyRate(0, b1, rate, SECONDS);
+  const x = await heyRate(0, weirPort, rate, SECONDS);
   added.push(x.p99 - d.p99);
-  console.log(`  round ${r + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms | weir p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms | added p99 ${(x.p99 - d.p99).toFixed(3)} ms${d.failed + x.failed ? ` | failed ${d.failed + x.failed}` : ''}`);
+  console.log(`  round ${r + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms | weir p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms | added p99 ${(x.p99 - d.p99).toFixed(3)} ms${d.non2xx + x.non2xx ? ` | non-2xx ${d.non2xx + x.non2xx}` : ''} | sent ${d.sent}/${x.sent}`);
 }
 console.log(`  median added p99: ${median(added).toFixed(3)} ms   (target ≤ 1 ms)`);
 

@@ -13,7 +13,7 @@ export function need(bin: string, pkg = bin): void {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
   } catch {
-    console.error(`bench: ${bin} is not installed. Install the peers first: apt-get update && apt-get install -y nginx haproxy wrk (${pkg})`);
+    console.error(`bench: ${bin} is not installed. Install the peers first: apt-get update && apt-get install -y nginx haproxy wrk hey (${pkg})`);
     process.exit(1);
   }
 }
@@ -214,4 +214,27 @@ export async function openLoop(port: number, rate: number, seconds: number, conn
   await pool.close();
   lat.sort((a, b) => a - b);
   return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent, failed, non2xx };
+}
+
+/**
+ * A rate-limited load from `hey` (Debian's package), pinned to `core`: `workers` connections, each at
+ * rate / workers requests per second, every request's latency read from hey's CSV output (µs
+ * precision). A Go client on its own core keeps the rate where a Node client sharing a busy machine
+ * stalls and blurs the tail. Latencies in ms.
+ */
+export async function heyRate(core: number, port: number, rate: number, seconds: number, workers = 50): Promise<{ p50: number; p99: number; sent: number; non2xx: number }> {
+  const c = pinned(core, 'hey', ['-z', `${seconds}s`, '-c', String(workers), '-q', (rate / workers).toFixed(2), '-o', 'csv', '-H', 'x-user-id: user-42', `http://127.0.0.1:${port}/api/products`]);
+  let out = '';
+  c.stdout!.on('data', (d) => (out += d));
+  await once(c, 'exit');
+  const lat: number[] = [];
+  let non2xx = 0;
+  for (const line of out.split('\n').slice(1)) {
+    const f = line.split(',');
+    if (f.length < 7) continue;
+    lat.push(Number(f[0]) * 1000);
+    if (!f[6].startsWith('2')) non2xx++;
+  }
+  lat.sort((a, b) => a - b);
+  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent: lat.length, non2xx };
 }

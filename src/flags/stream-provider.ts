@@ -15,6 +15,22 @@ import { WeirFlagProvider } from './local-provider.ts';
 import { createFlagRegistry } from './registry.ts';
 import type { FlagRegistry } from './registry.ts';
 import type { LoadResult } from './types.ts';
+import { createFlagUsageCounter } from './usage.ts';
+import type { FlagUsageCounter } from './usage.ts';
+
+/** The registry as the provider sees it: every typed resolution is counted. */
+function counting(registry: FlagRegistry, usage: FlagUsageCounter): FlagRegistry {
+  const wrap = <R extends { variant?: string; errorCode?: string }>(key: string, r: R): R => {
+    if (r.errorCode !== 'FLAG_NOT_FOUND') usage.record(key, r.variant);
+    return r;
+  };
+  return Object.create(registry, {
+    resolveBoolean: { value: (k: string, d: boolean, c?: Record<string, unknown>) => wrap(k, registry.resolveBoolean(k, d, c)) },
+    resolveString: { value: (k: string, d: string, c?: Record<string, unknown>) => wrap(k, registry.resolveString(k, d, c)) },
+    resolveNumber: { value: (k: string, d: number, c?: Record<string, unknown>) => wrap(k, registry.resolveNumber(k, d, c)) },
+    resolveObject: { value: (k: string, d: never, c?: Record<string, unknown>) => wrap(k, registry.resolveObject(k, d, c)) },
+  });
+}
 
 export interface WeirProviderOptions {
   /** The control API, e.g. http://127.0.0.1:8081 */
@@ -26,6 +42,11 @@ export interface WeirProviderOptions {
   clock?: () => number;
   /** A silent stream (no heartbeat) is dropped after this long. Default 45 000 ms. */
   idleTimeoutMs?: number;
+  /**
+   * Report evaluation counts (per flag and variant) to `POST /api/v1/flags/usage` this often, for the
+   * stale-flag report. Default 60 000 ms; 0 turns reporting off (`flushUsage()` still sends).
+   */
+  usageIntervalMs?: number;
 }
 
 /**
@@ -52,13 +73,33 @@ export class WeirStreamProvider extends WeirFlagProvider {
   readonly #o: WeirProviderOptions;
   readonly #registry: FlagRegistry;
   readonly #stop = new AbortController();
+  readonly #usage: FlagUsageCounter;
+  #usageTimer: NodeJS.Timeout | null = null;
   #started = false;
   #stale = false;
 
   constructor(o: WeirProviderOptions, registry: FlagRegistry = createFlagRegistry({ clock: o.clock ?? Date.now })) {
-    super(registry);
+    const usage = createFlagUsageCounter(o.clock ?? Date.now);
+    super(counting(registry, usage));
+    this.#usage = usage;
     this.#o = o;
     this.#registry = registry;
+  }
+
+  /** Sends the evaluation counts gathered since the last report; on failure they are kept for the next one. */
+  async flushUsage(): Promise<void> {
+    const batch = this.#usage.drain();
+    if (!batch.length) return;
+    try {
+      const res = await request(`${this.#o.url.replace(/\/+$/, '')}/api/v1/flags/usage`, {
+        method: 'POST', body: JSON.stringify(batch),
+        headers: { 'content-type': 'application/json', ...(this.#o.token ? { authorization: `Bearer ${this.#o.token}` } : {}) },
+      });
+      await res.body.dump();
+      if (res.statusCode >= 500) throw new Error(`HTTP ${res.statusCode}`);
+    } catch {
+      this.#usage.add(batch);
+    }
   }
 
   /** Starts following the stream; resolves on the first flag set (the SDK then emits PROVIDER_READY). */
@@ -67,12 +108,19 @@ export class WeirStreamProvider extends WeirFlagProvider {
     if (!this.#started) {
       this.#started = true;
       void this.#follow();
+      const every = this.#o.usageIntervalMs ?? 60_000;
+      if (every > 0) {
+        this.#usageTimer = setInterval(() => void this.flushUsage(), every);
+        this.#usageTimer.unref();
+      }
     }
     return ready;
   }
 
   override async onClose(): Promise<void> {
     this.#stop.abort();
+    if (this.#usageTimer) clearInterval(this.#usageTimer);
+    await this.flushUsage();
     await super.onClose();
   }
 

@@ -102,6 +102,11 @@ test('createWeirProvider: syncs over the stream, evaluates locally, READY → CO
   await exposures.flush();
   assert.equal(exposures.dropped, 0);
 
+  // Evaluation counts reach the stale-flag report: 'on' and the disabled code default are two outcomes.
+  await provider.flushUsage();
+  const stale = await request(`${url}/api/v1/flags/stale?days=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.deepEqual(((await stale.body.json()) as { flags: unknown[] }).flags, []);
+
   // The control plane goes away: STALE, the last set still answers; it returns: READY again, with new changes.
   await cp.close();
   await until(() => seen.includes(ProviderEvents.Stale), 'STALE');

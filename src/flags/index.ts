@@ -1,5 +1,5 @@
 /** Feature flags in flagd's format: load, evaluate, serve over OFREP, use in-process via OpenFeature. */
-export { loadFlagSet, formatFlagIssues, flagSetError } from './load.ts';
+export { loadFlagSet, formatFlagIssues, flagSetError, checkFlagSet } from './load.ts';
 export type { LoadOptions } from './load.ts';
 export { loadFlagSets, mergeFlagSets } from './merge.ts';
 export { loadFlagFiles, watchFlagFiles } from './files.ts';
@@ -12,11 +12,16 @@ export { createOfrepRoutes } from './ofrep/routes.ts';
 export type { OfrepOptions } from './ofrep/routes.ts';
 export { ofrepToken } from './ofrep/http.ts';
 export type { RateLimit } from './ofrep/rate-limit.ts';
-export { WeirFlagProvider } from './provider.ts';
+export { WeirFlagProvider, createWeirProvider, createFlagEvaluationHook, createExposureShipper } from './provider.ts';
+export { createFlagService } from './service.ts';
+export type { FlagService, FlagServiceOptions } from './service.ts';
+export { createFlagRoutes, flagSetDocument } from './api-routes.ts';
+export { createFlagUsageCounter, staleFlags } from './usage.ts';
+export type { FlagUsageCounter, StaleFlag } from './usage.ts';
 export { DEFAULT_LOGIC_LIMITS } from './logic/compile.ts';
 export type { LogicLimits } from './logic/compile.ts';
 export { REASONS, FLAG_ERROR_CODES } from './types.ts';
 export type {
-  CompiledFlag, CompiledFlagSet, EvaluationContext, FlagErrorCode, FlagIssue, FlagMetadata, FlagType, FlagValue,
+  CompiledFlag, CompiledFlagSet, Prerequisite, EvaluationContext, FlagErrorCode, FlagIssue, FlagMetadata, FlagType, FlagValue,
   JsonValue, LoadResult, Reason, Resolution, TypedResolution,
 } from './types.ts';

@@ -8,9 +8,9 @@ import { once } from 'node:events';
 
 const BIN = join(import.meta.dirname, '../../bin/weir.ts');
 
-test('weir demo starts two versions behind Weir, drives traffic, prints the split, and stops cleanly', async () => {
+test('weir demo --split starts two versions behind Weir, drives traffic, prints the split, and stops cleanly', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'weir-demo-'));
-  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '5s', '--rps', '100', '--proxy', '127.0.0.1:0', '--control', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--split', '--duration', '5s', '--rps', '100', '--proxy', '127.0.0.1:0', '--control', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

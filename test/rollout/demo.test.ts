@@ -9,9 +9,9 @@ import { waitFor } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/weir.ts');
 
-test('weir demo --rollout: the canary\'s bug is caught, traffic goes back to stable, and the evidence is printed', async (t) => {
+test('weir demo: the canary\'s bug is caught, traffic goes back to stable, and the evidence is printed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'weir-demo-rollout-'));
-  const child = spawn(process.execPath, [BIN, 'demo', '--rollout', '--duration', '90s', '--rps', '60', '--proxy', '127.0.0.1:0', '--control', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'demo', '--duration', '90s', '--rps', '60', '--proxy', '127.0.0.1:0', '--control', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   t.after(() => child.kill('SIGKILL'));
   let out = '';
   child.stdout.on('data', (d) => (out += d));

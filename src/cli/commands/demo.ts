@@ -28,20 +28,23 @@ per version, and how to send test traffic to the canary and change the weights.
 Options:
       --proxy ADDR     proxy address (default 127.0.0.1:8080)
       --control ADDR   control API address (default 127.0.0.1:8081)
-      --rps N          generated requests per second (default 40)
+      --rps N          generated requests per second (default 100)
       --duration D     stop after D (e.g. 30s); default: until Ctrl-C
-      --rollout        release the canary with a rollout; it has a bug (a slice of 5xx and slower
+      (default)        release the canary with a rollout; it has a bug (a slice of 5xx and slower
                        answers on /api/checkout) and Weir's analysis catches it and rolls back
       --good           the same rollout with a clean canary: analysis passes, it is promoted
+      --split          no rollout: a fixed 90/10 split, cohorts and test traffic to play with
+      --rollout        accepted for compatibility (the rollout is the default)
       --data-dir DIR   where the demo keeps its config (demo.yaml), state, events and admin token
                        (default .weir, where the other commands look for the token)`,
   async run(args, io) {
     const { values } = parse(args, {
       proxy: { type: 'string' }, control: { type: 'string' }, rps: { type: 'string' }, duration: { type: 'string' }, 'data-dir': { type: 'string' },
-      rollout: { type: 'boolean' }, good: { type: 'boolean' },
+      rollout: { type: 'boolean' }, good: { type: 'boolean' }, split: { type: 'boolean' },
     });
-    const rolloutMode = values.rollout === true || values.good === true;
-    const rps = Number(values.rps ?? 40);
+    if (values.split && (values.good || values.rollout)) throw new UsageError('--split runs no rollout; leave out --good/--rollout');
+    const rolloutMode = values.split !== true;
+    const rps = Number(values.rps ?? 100);
     if (!(rps > 0 && rps <= 5000)) throw new UsageError('--rps must be a number from 1 to 5000');
     const durationMs = values.duration === undefined ? undefined : parseDuration(values.duration);
     if (values.duration !== undefined && durationMs === undefined) throw new UsageError(`--duration "${values.duration}" is not a duration (e.g. 30s, 2m)`);

@@ -6,19 +6,14 @@ import type { Difference } from '../../src/proxy/compare/types.ts';
 import type { CompiledRules } from '../../src/proxy/compare/rules.ts';
 import { childIndex, childKey, matchesAny } from '../../src/proxy/compare/path.ts';
 import { canonicalJson } from '../../src/proxy/compare/value.ts';
+import { createRandom } from '../../src/stats/random.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-/** mulberry32: a small seeded PRNG, returns floats in [0, 1). */
+/** Seeded uniform [0, 1) randomness: the project's PRNG (src/stats/random.ts). */
 export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRandom(seed);
+  return () => r.uniform();
 }
 
 export function pick<T>(r: () => number, xs: readonly T[]): T {

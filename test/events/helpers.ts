@@ -9,17 +9,12 @@ import { errorBody } from '../../src/errors.ts';
 import { createEventStore } from '../../src/events/store.ts';
 import type { EventStore, EventStoreOptions } from '../../src/events/store.ts';
 import type { WideEvent } from '../../src/events/schema.ts';
+import { createRandom } from '../../src/stats/random.ts';
 
-/** mulberry32: a small seeded PRNG so generated events are the same on every run. */
+/** Seeded uniform [0, 1) randomness: the project's PRNG (src/stats/random.ts). */
 export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRandom(seed);
+  return () => r.uniform();
 }
 
 export function tempDir(t: TestContext): string {

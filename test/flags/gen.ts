@@ -2,18 +2,14 @@
  * Seeded generator of flagd flag sets and contexts for the differential test against @openfeature/flagd-core.
  * It only produces rules in the region where flagd's engines agree (docs/flags.md lists where they do not).
  */
+import { createRandom } from '../../src/stats/random.ts';
+
 export type Rng = () => number;
 
-/** mulberry32: small, fast, seedable. */
+/** Seeded uniform [0, 1) randomness: the project's PRNG (src/stats/random.ts). */
 export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRandom(seed);
+  return () => r.uniform();
 }
 
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

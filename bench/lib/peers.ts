@@ -218,9 +218,12 @@ export async function openLoop(port: number, rate: number, seconds: number, conn
 
 /**
  * A rate-limited load from `hey` (Debian's package), pinned to `core`: `workers` connections, each at
- * rate / workers requests per second, every request's latency read from hey's CSV output (µs
+ * rate / workers requests per second, every request's latency read from hey's CSV output (0.1 ms
  * precision). A Go client on its own core keeps the rate where a Node client sharing a busy machine
- * stalls and blurs the tail. Latencies in ms.
+ * stalls and blurs the tail. Caveat: hey's workers tick together, so requests arrive in bursts of up
+ * to `workers`, and the latencies include that queueing for direct and proxied targets alike; a true
+ * constant-rate generator (wrk2 is not in Debian) would measure the added latency more precisely.
+ * Latencies in ms.
  */
 export async function heyRate(core: number, port: number, rate: number, seconds: number, workers = 50): Promise<{ p50: number; p99: number; sent: number; non2xx: number }> {
   const c = pinned(core, 'hey', ['-z', `${seconds}s`, '-c', String(workers), '-q', (rate / workers).toFixed(2), '-o', 'csv', '-H', 'x-user-id: user-42', `http://127.0.0.1:${port}/api/products`]);

@@ -2,9 +2,8 @@
  * Ratio metrics by the delta method, and CUPED variance reduction with a pre-period covariate.
  */
 import { mean, variance } from './descriptive.ts';
-import { normalPpf, normalSf } from './distributions.ts';
 import type { Estimate } from './experiments.ts';
-import { welchTTest } from './experiments.ts';
+import { normalEstimate, welchTTest } from './experiments.ts';
 import type { WelchResult } from './experiments.ts';
 import type { MeanSummary } from './sequential-means.ts';
 
@@ -61,17 +60,6 @@ export function ratioEstimate(s: RatioSummary): { ratio: number; variance: numbe
       (my * my * s.denominatorVariance) / mx ** 4) /
     s.n;
   return { ratio, variance: v };
-}
-
-function normalEstimate(estimate: number, se: number, confidenceLevel: number): Estimate {
-  const z = normalPpf(1 - (1 - confidenceLevel) / 2);
-  return {
-    estimate,
-    standardError: se,
-    lower: estimate - z * se,
-    upper: estimate + z * se,
-    pValue: Math.min(1, 2 * normalSf(Math.abs(estimate / se))),
-  };
 }
 
 /**

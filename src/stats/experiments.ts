@@ -73,7 +73,8 @@ export function relativeLift(control: MeanSummary, treatment: MeanSummary, confi
   return normalEstimate(estimate, Math.sqrt(v), confidenceLevel);
 }
 
-function normalEstimate(estimate: number, se: number, confidenceLevel: number): Estimate {
+/** A normal-approximation estimate: the interval at `confidenceLevel` and the two-sided p-value. */
+export function normalEstimate(estimate: number, se: number, confidenceLevel: number): Estimate {
   const z = normalPpf(1 - (1 - confidenceLevel) / 2);
   return {
     estimate,

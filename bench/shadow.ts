@@ -1,8 +1,8 @@
 // Shadow traffic and tap compare, measured in one run:
 //   1. throughput with 100% of requests mirrored: Weir (`shadow:`) next to nginx (`mirror`), wrk, closed loop;
-//   2. the user's latency at a fixed rate (open loop) with shadow + tap compare on versus off;
+//   2. the user's latency at a constant rate (bench/lib/rate.c, coordinated-omission-free) with shadow + tap compare on versus off;
 //   3. the same with the shadow upstream hanging, resetting, or answering 10 s late: user errors and p99.
-// wrk and the open-loop client run on core 0; proxies, nginx backends and the bad upstreams share core 1.
+// wrk and the constant-rate client run on core 0; proxies, nginx backends and the bad upstreams share core 1.
 // Rounds are interleaved so drift on the machine hits every target alike.
 //
 //   node bench/shadow.ts                      # defaults: 3 rounds × 5 s
@@ -12,8 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, openLoop, pinned, waitPort, wrk } from './lib/peers.ts';
-import type { WrkResult } from './lib/peers.ts';
+import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, pinned, rateLoad, waitPort, wrk } from './lib/peers.ts';
+import type { RateResult, WrkResult } from './lib/peers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const ONLY = process.env.ONLY ?? '';
@@ -21,7 +21,7 @@ const SECONDS = Number(process.env.SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
 const ROOT = join(import.meta.dirname, '..');
 
-for (const b of ['nginx', 'wrk', 'taskset']) need(b);
+for (const b of ['nginx', 'wrk', 'cc', 'taskset']) need(b);
 execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
 
 const backends = await nginxBackends(1);
@@ -68,7 +68,7 @@ const ports = {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-console.log(`shadow benchmark: ${ROUNDS} rounds × ${SECONDS}s, wrk -c${CONNECTIONS} and the open-loop client on core 0, proxies + upstreams on core 1, Node ${process.version}`);
+console.log(`shadow benchmark: ${ROUNDS} rounds × ${SECONDS}s, wrk -c${CONNECTIONS} and the constant-rate client on core 0, proxies + upstreams on core 1, Node ${process.version}`);
 // 1. Throughput with every request mirrored.
 const tput: Array<[string, number]> = [
   ['nginx mirror 100%', mirror.port], ['weir shadow 100%', ports['weir shadow 100%']],
@@ -89,14 +89,14 @@ const rpsOf = (n: string) => (rps.get(n)!.length ? median(rps.get(n)!.map((x) =>
 // 2 and 3. User latency at a fixed rate: a quarter of Weir's unshadowed maximum (RATE= to choose).
 const rate = Math.round(Number(process.env.RATE ?? (ONLY === 'latency' ? 400 : rpsOf('weir (no shadow)') / 4)));
 const latNames = ['weir (no shadow)', 'weir shadow+compare', 'shadow hangs', 'shadow resets', 'shadow 10 s late'] as const;
-const lat = new Map<string, Array<Awaited<ReturnType<typeof openLoop>>>>(latNames.map((n) => [n, []]));
-console.log(`\nuser latency at ${rate} req/s (open loop, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
-for (const n of latNames) await openLoop(ports[n], rate, 1); // warm-up
+const lat = new Map<string, RateResult[]>(latNames.map((n) => [n, []]));
+console.log(`\nuser latency at ${rate} req/s (constant rate, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
+for (const n of latNames) await rateLoad(0, ports[n], rate, 2); // warm-up
 for (let r = 0; r < ROUNDS; r++) {
   for (const n of latNames) {
-    const x = await openLoop(ports[n], rate, SECONDS);
+    const x = await rateLoad(0, ports[n], rate, SECONDS);
     lat.get(n)!.push(x);
-    console.log(`  round ${r + 1} ${n.padEnd(20)} p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms${x.failed + x.non2xx ? `  user errors ${x.failed + x.non2xx}` : ''}`);
+    console.log(`  round ${r + 1} ${n.padEnd(20)} p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms  client lag ≤ ${x.clientLagMs.toFixed(1)} ms${x.failed + x.non2xx ? `  user errors ${x.failed + x.non2xx}` : ''}`);
   }
 }
 

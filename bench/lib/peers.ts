@@ -13,7 +13,7 @@ export function need(bin: string, pkg = bin): void {
   try {
     execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
   } catch {
-    console.error(`bench: ${bin} is not installed. Install the peers first: apt-get update && apt-get install -y nginx haproxy wrk hey (${pkg})`);
+    console.error(`bench: ${bin} is not installed. Install the peers first: apt-get update && apt-get install -y nginx haproxy wrk gcc (${pkg})`);
     process.exit(1);
   }
 }
@@ -179,65 +179,28 @@ createServer((req, res) => {
   return { port, proc };
 }
 
-/**
- * An open-loop client at a fixed rate (requests sent on schedule whether or not earlier ones finished),
- * latency measured from the scheduled send time (no coordinated omission). Latencies in ms.
- */
-export async function openLoop(port: number, rate: number, seconds: number, connections = 64): Promise<{ p50: number; p99: number; sent: number; failed: number; non2xx: number }> {
-  const { Pool } = await import('undici');
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections });
-  const lat: number[] = [];
-  let failed = 0;
-  let non2xx = 0;
-  let sent = 0;
-  const start = performance.now();
-  const total = Math.round(rate * seconds);
-  const inflight: Promise<void>[] = [];
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      while (sent < due) {
-        const scheduled = start + (sent / rate) * 1000;
-        sent++;
-        inflight.push(pool.request({ path: '/api/products', method: 'GET', headers: { 'x-user-id': `user-${sent % 100000}` } }).then(async (r) => {
-          await r.body.dump();
-          if (r.statusCode >= 300) non2xx++;
-          lat.push(performance.now() - scheduled);
-        }, () => { failed++; }));
-      }
-      if (sent >= total) resolve();
-      else setImmediate(tick);
-    };
-    tick();
-  });
-  await Promise.all(inflight);
-  await pool.close();
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent, failed, non2xx };
-}
+export interface RateResult { p50: number; p90: number; p99: number; p999: number; max: number; sent: number; failed: number; non2xx: number; clientLagMs: number }
+
+let rateBin: string | undefined;
 
 /**
- * A rate-limited load from `hey` (Debian's package), pinned to `core`: `workers` connections, each at
- * rate / workers requests per second, every request's latency read from hey's CSV output (0.1 ms
- * precision). A Go client on its own core keeps the rate where a Node client sharing a busy machine
- * stalls and blurs the tail. Caveat: hey's workers tick together, so requests arrive in bursts of up
- * to `workers`, and the latencies include that queueing for direct and proxied targets alike; a true
- * constant-rate generator (wrk2 is not in Debian) would measure the added latency more precisely.
- * Latencies in ms.
+ * A constant-rate, coordinated-omission-free load (bench/lib/rate.c, built here with the system C
+ * compiler; why a C program rather than hey, wrk or Node is said at the top of that file), pinned to
+ * `core`: request i is due at i / rate seconds and its latency runs from then, whether or not earlier
+ * requests have finished. `failed` counts requests that errored or never completed. Latencies in ms.
  */
-export async function heyRate(core: number, port: number, rate: number, seconds: number, workers = 50): Promise<{ p50: number; p99: number; sent: number; non2xx: number }> {
-  const c = pinned(core, 'hey', ['-z', `${seconds}s`, '-c', String(workers), '-q', (rate / workers).toFixed(2), '-o', 'csv', '-H', 'x-user-id: user-42', `http://127.0.0.1:${port}/api/products`]);
+export async function rateLoad(core: number, port: number, rate: number, seconds: number, connections = 64): Promise<RateResult> {
+  if (rateBin === undefined) {
+    rateBin = join(WORK, 'rate');
+    execFileSync('cc', ['-O2', '-o', rateBin, join(import.meta.dirname, 'rate.c')]);
+  }
+  const c = pinned(core, rateBin, ['127.0.0.1', String(port), String(rate), String(seconds), String(connections), '/api/products']);
   let out = '';
   c.stdout!.on('data', (d) => (out += d));
   await once(c, 'exit');
-  const lat: number[] = [];
-  let non2xx = 0;
-  for (const line of out.split('\n').slice(1)) {
-    const f = line.split(',');
-    if (f.length < 7) continue;
-    lat.push(Number(f[0]) * 1000);
-    if (!f[6].startsWith('2')) non2xx++;
-  }
-  lat.sort((a, b) => a - b);
-  return { p50: lat[Math.floor(lat.length * 0.5)], p99: lat[Math.floor(lat.length * 0.99)], sent: lat.length, non2xx };
+  const m = /^RATE (.*)$/m.exec(out);
+  if (!m) throw new Error(`rate printed no result:\n${out}`);
+  const [due, , failed, non2xx, p50, p90, p99, p999, max, lag] = m[1].split(' ').map(Number);
+  const ms = (us: number) => us / 1000;
+  return { sent: due, failed, non2xx, p50: ms(p50), p90: ms(p90), p99: ms(p99), p999: ms(p999), max: ms(max), clientLagMs: ms(lag) };
 }

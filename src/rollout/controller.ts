@@ -7,6 +7,7 @@ import type { Analyzer } from '../analysis/analyzer.ts';
 import { isFinal, newRollout, transition, weightsOf } from './machine.ts';
 import type { Transition } from './machine.ts';
 import { rolloutSpec } from './spec.ts';
+import { INITIAL_SEQUENTIAL_STATE } from '../stats/index.ts';
 import { callWebhook, checkHooks } from './webhooks.ts';
 import type { WebhookConfig } from './webhooks.ts';
 import type { RolloutAction, RolloutEvent, RolloutState } from './types.ts';
@@ -274,7 +275,7 @@ export class RolloutController {
     if (a.type === 'runAnalysis') {
       const { run, sequential } = await this.#o.analyzer.run({
         runId: a.runId, rolloutId: s.id, service, step: a.step, baseline: s.stable, canary: s.canary, from: a.from, to: a.to,
-        traffic: a.traffic, canaryShare: a.canaryShare, final: a.final, settings: s.spec.analysis, sequential: s.analysis?.sequential ?? { errorsPValue: 1, latencyPValue: 1, srmPValue: 1, keyPValues: {} },
+        traffic: a.traffic, canaryShare: a.canaryShare, final: a.final, settings: s.spec.analysis, sequential: s.analysis?.sequential ?? INITIAL_SEQUENTIAL_STATE,
       });
       await this.#o.store.appendAnalysisRun(service, run);
       this.#o.log?.(`weir: analysis ${run.id}: ${run.phase} — ${run.summary}`);

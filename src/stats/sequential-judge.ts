@@ -6,9 +6,9 @@
  *   mixture e-process (Lindon & Malek 2022);
  * - errors per key (route, or error fingerprint from a fixed list): the same test on each key's
  *   errors, so a new error on one endpoint is not diluted by the whole service's traffic;
- * - latency: mSPRT with its normal-mixture confidence sequence on mean ln(latency) (Johari et al.
- *   2022; Howard et al. 2021), failing only when the whole sequence lies above
- *   ln(1 + allowedLatencyIncrease);
+ * - latency: one-sided mSPRT on mean ln(latency) (Johari et al. 2022; Howard et al. 2021), a
+ *   half-normal mixture over slowdowns beyond ln(1 + allowedLatencyIncrease); it fails exactly when
+ *   the one-sided anytime-valid lower bound of the latency ratio clears 1 + allowedLatencyIncrease;
  * - sample ratio: the same multinomial test on request counts at `srmAlpha`; a mismatch makes the
  *   comparison invalid rather than failing the canary.
  *
@@ -45,7 +45,11 @@ export interface SequentialCanaryConfig {
   keyCount?: number;
   /** Dirichlet/Beta prior concentration of the error test (default 10). */
   concentration?: number;
-  /** Mixing standard deviation of the latency mSPRT on ln(latency) (default 0.1). */
+  /**
+   * Mixing standard deviation of the latency mSPRT on ln(latency) (default 0.2: the half-normal
+   * mixture spends its power on slowdowns of up to about 20–40 %, the regressions worth stopping a
+   * canary for quickly; smaller ones are still caught, later).
+   */
   latencyMixingSd?: number;
   /** Fail on latency only if the ratio is surely above 1 + this (default 0). */
   allowedLatencyIncrease?: number;
@@ -56,7 +60,12 @@ export interface SequentialCanaryConfig {
 /** Running state between checks: the always-valid p-values so far. */
 export interface SequentialCanaryState {
   errorsPValue: number;
-  latencyPValue: number;
+  /**
+   * Running p-value of "the canary is not slower than allowed". Named for the one-sided test: a state
+   * saved by an older two-sided version (`latencyPValue`) is not reused, as its evidence could have been
+   * for a speed-up.
+   */
+  latencyIncreasePValue: number;
   srmPValue: number;
   /** Running p-value per error key. */
   keyPValues: Readonly<Record<string, number>>;
@@ -69,7 +78,7 @@ export interface SequentialCanaryState {
  */
 export const INITIAL_SEQUENTIAL_STATE: SequentialCanaryState = Object.freeze({
   errorsPValue: 1,
-  latencyPValue: 1,
+  latencyIncreasePValue: 1,
   srmPValue: 1,
   keyPValues: Object.freeze({}),
 });
@@ -187,27 +196,26 @@ export function judgeSequentialCanary(
   });
 
   let latency: SequentialCanaryJudgement['latency'] = null;
-  let latencyPValue = previous.latencyPValue;
+  let latencyIncreasePValue = previous.latencyIncreasePValue ?? 1;
   if (input.logLatency) {
+    const threshold = Math.log1p(config.allowedLatencyIncrease ?? 0);
     const m = msprt(
       input.logLatency.baseline,
       input.logLatency.canary,
-      { alpha: latencyAlpha, mixingSd: config.latencyMixingSd ?? 0.1 },
-      { pValue: previous.latencyPValue },
+      { alpha: latencyAlpha, mixingSd: config.latencyMixingSd ?? 0.2, alternative: 'greater', nullDifference: threshold },
+      { pValue: latencyIncreasePValue },
     );
-    latencyPValue = m.pValue;
-    const threshold = Math.log1p(config.allowedLatencyIncrease ?? 0);
-    const failed = m.reject && m.lower > threshold;
+    latencyIncreasePValue = m.pValue;
     latency = {
       pValue: m.pValue,
       ratio: Math.exp(m.difference),
       ratioLower: Math.exp(m.lower),
       ratioUpper: Math.exp(m.upper),
-      failed,
+      failed: m.reject,
     };
-    if (failed) {
+    if (m.reject) {
       reasons.push(
-        `canary latency is ${latency.ratio.toFixed(3)}× baseline (anytime-valid interval ${latency.ratioLower.toFixed(3)}–${latency.ratioUpper.toFixed(3)})`,
+        `canary latency is ${latency.ratio.toFixed(3)}× baseline (anytime-valid lower bound ${latency.ratioLower.toFixed(3)}${threshold > 0 ? `, allowed ${(1 + (config.allowedLatencyIncrease ?? 0)).toFixed(2)}×` : ''})`,
       );
     }
   }
@@ -229,6 +237,6 @@ export function judgeSequentialCanary(
     latency,
     errorKeys,
     srm: { pValue: srm.pValue, mismatch },
-    state: { errorsPValue: errorTest.pValue, latencyPValue, srmPValue: srm.pValue, keyPValues },
+    state: { errorsPValue: errorTest.pValue, latencyIncreasePValue, srmPValue: srm.pValue, keyPValues },
   };
 }

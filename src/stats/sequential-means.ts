@@ -19,6 +19,7 @@
  * ln(−2 ln α + 1)) / n*.
  */
 import type { SequentialState } from './sequential-multinomial.ts';
+import { normalCdf } from './distributions.ts';
 import type { Moments } from './descriptive.ts';
 
 /** A sample summarized by its size, mean and sample variance (ddof = 1). */
@@ -142,6 +143,40 @@ export function asymptoticLiftSequence(
   return { lift, lower: lift - half, upper: lift + half, estimateVariance: v };
 }
 
+/**
+ * ln of the half-normal mixture likelihood ratio for an excess D = Δ̂ − δ₀ with estimate variance v and
+ * mixing variance τ² over effects above δ₀:
+ *
+ *   Λ = ∫₀^∞ exp(θD/v − θ²/(2v)) · 2φ(θ/τ)/τ dθ = 2·√(v/(v+τ²))·exp(τ²D²/(2v(v+τ²)))·Φ(Dτ/√(v(v+τ²))).
+ *
+ * Each exp(θS − θ²V/2) with θ > 0 is a martingale at δ = δ₀ and a supermartingale below it, so the
+ * mixture is an e-process for the composite null δ ≤ δ₀ and Ville's inequality applies as for the
+ * two-sided mixture.
+ */
+function halfNormalMixtureLogRatio(excess: number, v: number, tau2: number): number {
+  const logPhi = Math.log(normalCdf((excess * Math.sqrt(tau2)) / Math.sqrt(v * (v + tau2))));
+  const value = Math.LN2 + 0.5 * Math.log(v / (v + tau2)) + (tau2 * excess * excess) / (2 * v * (v + tau2)) + logPhi;
+  return Number.isNaN(value) ? Number.NEGATIVE_INFINITY : value;
+}
+
+/**
+ * The one-sided anytime-valid lower bound: the largest δ₀ that the half-normal mixture test still
+ * rejects at level alpha (the ratio is decreasing in δ₀, so bisection). It lies between
+ * Δ̂ − twoSidedHalfWidth, where the one-sided ratio is at least the two-sided one, and Δ̂.
+ */
+function halfNormalMixtureLowerBound(difference: number, v: number, tau2: number, alpha: number, twoSidedHalfWidth: number): number {
+  const target = -Math.log(alpha);
+  let lo = difference - twoSidedHalfWidth;
+  let hi = difference;
+  if (!(halfNormalMixtureLogRatio(difference - lo, v, tau2) >= target)) return lo;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (halfNormalMixtureLogRatio(difference - mid, v, tau2) >= target) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Options of {@link msprt}. */
 export interface MsprtOptions {
   /** Significance level (default 0.01). */
@@ -152,6 +187,14 @@ export interface MsprtOptions {
    * size and costs little elsewhere; fix it before the test starts.
    */
   mixingSd?: number;
+  /**
+   * 'two-sided' (default): any difference from `nullDifference`. 'greater': only a difference above
+   * `nullDifference` counts; the mixture is then a half-normal over effects above it, which doubles the
+   * prior mass where it matters (a canary is failed for being slower, never for being faster).
+   */
+  alternative?: 'two-sided' | 'greater';
+  /** The difference under the null (default 0); for 'greater' the null is "difference ≤ this". */
+  nullDifference?: number;
 }
 
 /** One check of the mSPRT. */
@@ -165,7 +208,10 @@ export interface MsprtResult extends SequentialInterval, SequentialState {
  * One check of the mixture sequential probability ratio test (Johari et al. 2022) for the difference in
  * means treatment − control, with its confidence sequence (Howard et al. 2021 normal mixture). Feed the
  * cumulative summaries and the previous state; the p-value is always valid under continuous
- * monitoring. For latency, summarize ln(latency) so the difference is a log ratio.
+ * monitoring. For latency, summarize ln(latency) so the difference is a log ratio. With
+ * `alternative: 'greater'` the p-value tests "difference ≤ nullDifference" and `lower` is the one-sided
+ * anytime-valid lower bound (above nullDifference exactly when the test rejects); `upper` stays the
+ * two-sided bound.
  * @example
  * let state = { pValue: 1 };
  * const r = msprt({ n: 400, mean: 4.6, variance: 0.25 }, { n: 400, mean: 4.85, variance: 0.25 }, {}, state);
@@ -193,13 +239,16 @@ export function msprt(
       reject: previous.pValue <= alpha,
     };
   }
-  const logLikelihoodRatio =
-    0.5 * Math.log(v / (v + tau2)) + (tau2 * difference * difference) / (2 * v * (v + tau2));
+  const delta0 = options.nullDifference ?? 0;
+  const greater = options.alternative === 'greater';
+  const logLikelihoodRatio = greater
+    ? halfNormalMixtureLogRatio(difference - delta0, v, tau2)
+    : 0.5 * Math.log(v / (v + tau2)) + (tau2 * (difference - delta0) ** 2) / (2 * v * (v + tau2));
   const pValue = Math.min(previous.pValue, Math.min(1, Math.exp(-logLikelihoodRatio)));
   const half = normalMixtureHalfWidth(v, tau2, alpha);
   return {
     difference,
-    lower: difference - half,
+    lower: greater ? halfNormalMixtureLowerBound(difference, v, tau2, alpha, half) : difference - half,
     upper: difference + half,
     estimateVariance: v,
     logLikelihoodRatio,

@@ -154,6 +154,60 @@ test('mSPRT and asymptotic CS: false alarms ≤ alpha over 100 looks; naive peek
   assert.ok(naiveRejects / runs > 3 * alpha, `naive peeking rate ${naiveRejects / runs} should be inflated`);
 });
 
+test('one-sided mSPRT: false alarms ≤ alpha at the edge of the null (a slowdown of exactly the allowed size), over 100 looks', () => {
+  const rng = createRandom(303);
+  const alpha = 0.05;
+  const runs = 1500;
+  const allowed = Math.log(1.1);
+  let rejects = 0;
+  let faster = 0;
+  for (let r = 0; r < runs; r++) {
+    let c = { n: 0, mean: 0, m2: 0, variance: 0 };
+    let t = { n: 0, mean: 0, m2: 0, variance: 0 };
+    let f = { n: 0, mean: 0, m2: 0, variance: 0 };
+    let state = { pValue: 1 };
+    let fasterState = { pValue: 1 };
+    let hit = false;
+    let fasterHit = false;
+    for (let look = 0; look < 100; look++) {
+      c = addBatch(rng, c, 20, 4.6, 0.5);
+      t = addBatch(rng, t, 20, 4.6 + allowed, 0.5);
+      f = addBatch(rng, f, 20, 4.6 - 0.3, 0.5);
+      const m = msprt(c, t, { alpha, mixingSd: 0.2, alternative: 'greater', nullDifference: allowed }, state);
+      state = m;
+      // The one-sided lower bound clears the null exactly when the test rejects.
+      if (Number.isFinite(m.lower)) assert.equal(m.lower > allowed, m.logLikelihoodRatio >= -Math.log(alpha) - 1e-9, `look ${look}`);
+      if (m.reject) hit = true;
+      // A much faster canary is never evidence of a slowdown.
+      const mf = msprt(c, f, { alpha, mixingSd: 0.2, alternative: 'greater' }, fasterState);
+      fasterState = mf;
+      if (mf.reject) fasterHit = true;
+    }
+    rejects += hit ? 1 : 0;
+    faster += fasterHit ? 1 : 0;
+  }
+  assert.ok(rejects / runs <= limit(alpha, runs), `one-sided mSPRT false-positive rate ${rejects / runs}`);
+  assert.equal(faster, 0);
+});
+
+test('one-sided mSPRT: the closed-form half-normal mixture matches numerical integration', () => {
+  const v = 0.004;
+  const tau = 0.2;
+  for (const excess of [-0.1, 0, 0.05, 0.2]) {
+    // Λ = ∫₀^∞ exp(θD/v − θ²/(2v)) · 2φ(θ/τ)/τ dθ by the trapezoid rule on a fine grid.
+    let integral = 0;
+    const h = 1e-5;
+    for (let theta = 0; theta < 3; theta += h) {
+      const f = (x: number) => Math.exp((x * excess) / v - (x * x) / (2 * v)) * (2 / tau) * Math.exp(-(x * x) / (2 * tau * tau)) / Math.sqrt(2 * Math.PI);
+      integral += (h * (f(theta) + f(theta + h))) / 2;
+    }
+    const control = { n: 250, mean: 4.6, variance: 0.5 };
+    const treatment = { n: 250, mean: 4.6 + excess, variance: 0.5 };
+    const m = msprt(control, treatment, { alpha: 0.01, mixingSd: tau, alternative: 'greater' });
+    assertClose(m.logLikelihoodRatio, Math.log(integral), 1e-6, 1e-6);
+  }
+});
+
 const ROUTES = 10;
 
 function simulateCanary(

@@ -91,24 +91,28 @@ const ws = summary.get('weir+store')!;
 console.log(`  weir+store ÷ nginx ${(ws.rps / summary.get('nginx')!.rps).toFixed(2)}×, ÷ naive-node ${(ws.rps / summary.get('naive-node')!.rps).toFixed(2)}×`);
 
 // Added latency at half of Weir's max load: a constant-rate client (bench/lib/rate.c) on core 0, each
-// request due at a fixed time and its latency counted from then; direct and Weir interleaved, after a
-// warm-up at the same rate (the JIT and the pools settle). The machine is shared, so the client's own
+// request due at a fixed time and its latency counted from then; direct, nginx and Weir interleaved,
+// after a warm-up at the same rate (the JIT and the pools settle). nginx at the same rate is the
+// reference for what this machine lets a proxy add. The machine is shared, so the client's own
 // lateness is printed too: a round where it is large says the machine, not the target, was slow.
 const rate = Math.round(w.rps / 2);
 console.log(`\nadded latency at half of Weir's max (${rate} req/s, constant rate, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
-await rateLoad(0, b1, rate, 2);
-await rateLoad(0, weirPort, rate, 2);
-const added: number[] = [];
-const added50: number[] = [];
+const latTargets = [['direct', b1], ['nginx', ng.port], ['weir', weirPort]] as const;
+for (const [, port] of latTargets) await rateLoad(0, port, rate, 2);
+const added = { nginx: [] as number[], weir: [] as number[] };
+const added50 = { nginx: [] as number[], weir: [] as number[] };
 for (let r = 0; r < ROUNDS; r++) {
-  const d = await rateLoad(0, b1, rate, SECONDS);
-  const x = await rateLoad(0, weirPort, rate, SECONDS);
-  added.push(x.p99 - d.p99);
-  added50.push(x.p50 - d.p50);
-  const bad = d.failed + x.failed + d.non2xx + x.non2xx;
-  console.log(`  round ${r + 1}: direct p50 ${d.p50.toFixed(3)} p99 ${d.p99.toFixed(3)} ms | weir p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} p99.9 ${x.p999.toFixed(3)} ms | added p50 ${(x.p50 - d.p50).toFixed(3)} p99 ${(x.p99 - d.p99).toFixed(3)} ms | client lag ≤ ${Math.max(d.clientLagMs, x.clientLagMs).toFixed(1)} ms${bad ? ` | failed or non-2xx ${bad}` : ''}`);
+  const [d, n, x] = [await rateLoad(0, b1, rate, SECONDS), await rateLoad(0, ng.port, rate, SECONDS), await rateLoad(0, weirPort, rate, SECONDS)];
+  for (const [name, res] of [['nginx', n], ['weir', x]] as const) {
+    added[name].push(res.p99 - d.p99);
+    added50[name].push(res.p50 - d.p50);
+  }
+  const bad = d.failed + x.failed + n.failed + d.non2xx + x.non2xx + n.non2xx;
+  const f = (x: { p50: number; p99: number }) => `p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)}`;
+  console.log(`  round ${r + 1}: direct ${f(d)} | nginx ${f(n)} | weir ${f(x)} ms | weir adds p50 ${(x.p50 - d.p50).toFixed(3)} p99 ${(x.p99 - d.p99).toFixed(3)} ms | client lag ≤ ${Math.max(d.clientLagMs, n.clientLagMs, x.clientLagMs).toFixed(1)} ms${bad ? ` | failed or non-2xx ${bad}` : ''}`);
 }
-console.log(`  median added p50: ${median(added50).toFixed(3)} ms, median added p99: ${median(added).toFixed(3)} ms   (target ≤ 1 ms)`);
+console.log(`  median added by nginx: p50 ${median(added50.nginx).toFixed(3)} ms, p99 ${median(added.nginx).toFixed(3)} ms`);
+console.log(`  median added by weir:  p50 ${median(added50.weir).toFixed(3)} ms, p99 ${median(added.weir).toFixed(3)} ms   (target p99 ≤ 1 ms)`);
 
 await Promise.all([kill(weir.proc), kill(weirStore.proc), kill(naive), kill(ng.proc), kill(hp.proc), kill(backends.proc)]);
 process.exit(0);

@@ -118,7 +118,7 @@ export class Exchange {
       }
     }
     (this.res as ExchangeResponse)[kExchange] = this;
-    this.res.once('close', onResponseClose);
+    this.res.on('close', onResponseClose); // emitted once; `on` spares the once-wrapper per request
     if (v.route.timeouts.totalMs > 0) {
       this.timer = setTimeout(() => this.abort(new WeirError('UPSTREAM_TIMEOUT', `no complete answer within ${v.route.timeouts.totalMs} ms`)), v.route.timeouts.totalMs);
     }
@@ -129,7 +129,8 @@ export class Exchange {
 
   dispatch(exclude: Instance | undefined): void {
     const v = this.version;
-    const inst = pickInstance(v.instances, this.host.now(), v.cursor, exclude);
+    // One instance (the common case) needs no clock: pickInstance returns it even when ejected.
+    const inst = v.instances.length === 1 && exclude === undefined ? v.instances[0] : pickInstance(v.instances, this.host.now(), v.cursor, exclude);
     if (!inst) return this.fail('UPSTREAM_UNAVAILABLE', `no instance of version "${v.name}" is available`);
     const max = v.route.limits.maxPending;
     if (max !== undefined && inst.pending >= max) return this.fail('OVERLOADED', `version "${v.name}" has ${inst.pending} requests in flight (limit ${max})`);

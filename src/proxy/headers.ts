@@ -25,8 +25,12 @@ export interface ForwardInfo {
 
 export const VIA = '1.1 weir';
 
+const NONE: string[] = [];
+
 /** Names listed in a Connection header, lower-cased, minus the ordinary ones. */
 function connectionTokens(value: string): string[] {
+  // Almost every Connection header is exactly one of the ordinary ones: nothing to split.
+  if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade') return NONE;
   const out: string[] = [];
   for (const t of value.split(',')) {
     const n = t.trim().toLowerCase();
@@ -142,7 +146,8 @@ export function responseHeaders(raw: ReadonlyArray<Buffer | string>): { headers:
   let via: string | undefined;
   let extraHop: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString();
+    // Field names are tokens (ASCII) and values are octets: latin1 decodes both without UTF-8 work.
+    const name = raw[i].toString('latin1');
     const lower = name.toLowerCase();
     const value = raw[i + 1].toString('latin1');
     if (HOP_BY_HOP.has(lower)) {

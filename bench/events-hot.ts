@@ -1,12 +1,14 @@
 /**
  * Micro-benchmarks for the per-event hot functions: `metrics.record` (once per proxied request) and
- * `fingerprint` (once per written event; cheap for non-errors, a hash for errors).
+ * `fingerprint` (once per written event; cheap for non-errors, a hash for errors), and `encodeColumns`
+ * (once per event on the store's main thread: the column hand-off to the writer thread).
  *
  *   node bench/events-hot.ts [--n 1000000]
  */
 import { parseArgs } from 'node:util';
 import { createProxyMetrics } from '../src/events/metrics.ts';
 import { fingerprint } from '../src/events/fingerprint.ts';
+import { encodeColumns } from '../src/events/handoff.ts';
 import type { WideEvent } from '../src/events/schema.ts';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000000' } } });
@@ -33,3 +35,8 @@ const metrics = createProxyMetrics();
 bench('metrics.record', N, (i) => metrics.record(events[i & 63]));
 bench('fingerprint (not an error)', N, () => void fingerprint(ok));
 bench('fingerprint (exception with stack)', Math.max(1, N / 10), () => void fingerprint(error));
+const proxyEvents: WideEvent[] = Array.from({ length: 2048 }, (_, i) => ({ ...ok, 'request.id': `r${i}`, 'service.version': `v${i % 3}`, 'url.path': `/api/cart/${i % 50}`, 'http.route': `/api/cart/${i % 50}`,
+  'upstream.address': `10.0.0.${i % 8}:8080`, 'weir.decision': 'weight' as const, 'upstream.duration_ms': i / 3, duration_ms: i / 2, 'app.user_id': `u${i * 7919 % 100_000}` }));
+bench('encodeColumns (per event, 2048 a batch)', Math.max(1, Math.floor(N / 2048)) * 2048, (i) => {
+  if (i % 2048 === 0) encodeColumns(proxyEvents, 0, 2048);
+});

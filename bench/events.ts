@@ -91,7 +91,7 @@ const dir = mkdtempSync(join(tmpdir(), 'weir-bench-events-'));
 const path = join(dir, 'events.duckdb');
 try {
   const now = Date.UTC(2026, 0, 15);
-  const real = await createEventStore({ path, clock: () => now, threads: Number(values.threads), maxQueue: BATCH * 2, flushIntervalMs: 1000, query: { timeoutMs: 120_000 } });
+  const real = await createEventStore({ path, clock: () => now, threads: Number(values.threads), flushIntervalMs: 1000, query: { timeoutMs: 120_000 } });
   const nullSink = { full: false, push(_e: WideEvent) {}, flush: async () => {} };
   const store = values.sink === 'null' ? nullSink : real;
   let r = rng(2026);

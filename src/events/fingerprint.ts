@@ -77,6 +77,12 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** Every field `fingerprint` reads: the writer builds its input from these alone. */
+export const FINGERPRINT_FIELDS = [
+  'exception.type', 'exception.message', 'exception.stacktrace', 'error.type', 'otel.status_code', 'otel.status_description',
+  'http.response.status_code', 'name', 'http.route', 'url.path', 'http.request.method',
+] as const;
+
 /** True when the event describes an error: an exception, an `error.type`, a span with status ERROR, or a 5xx status. */
 export function isErrorEvent(event: Partial<WideEvent>): boolean {
   const status = event['http.response.status_code'];

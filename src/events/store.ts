@@ -19,6 +19,14 @@ import type { WriteStats } from './writer.ts';
  * this bounds how long one hand-off holds the event loop (about 2 ms for 2048 proxy events).
  */
 const HANDOFF_ROWS = 2048;
+/**
+ * DuckDB's row group. A transaction that appends a full one has DuckDB compress it and write it to
+ * the file as it goes; a smaller one goes through the WAL and is compressed again at the next
+ * checkpoint. Measured on 1 M proxy events with one DuckDB thread: 2 µs per event in the commit for
+ * 122 880-event commits against 7.7 µs for 50 000-event ones. Past this many uncommitted events a
+ * commit is asked for at once, without waiting for the flush tick.
+ */
+const ROW_GROUP_ROWS = 122_880;
 
 export interface EventStoreOptions {
   /** The DuckDB file, e.g. `<dataDir>/events.duckdb`; `:memory:` for tests that need no file. */
@@ -27,7 +35,7 @@ export interface EventStoreOptions {
   clock?: () => number;
   /** How often queued events are written. This is also the most a kill -9 can lose. Default 1000. */
   flushIntervalMs?: number;
-  /** Events held in memory (queued, or handed to the writer thread and not yet committed) before `push` starts dropping. Default 200 000. */
+  /** Events held in memory (queued, or handed to the writer thread and not yet committed) before `push` starts dropping. Default 250 000. */
   maxQueue?: number;
   retention?: RetentionOptions;
   /** Most distinct custom fields (columns) kept; values of further fields are dropped and counted. Default 1000. */
@@ -94,7 +102,7 @@ export interface EventStore extends EventSink {
 export async function createEventStore(opts: EventStoreOptions): Promise<EventStore> {
   const clock = opts.clock ?? Date.now;
   const flushIntervalMs = opts.flushIntervalMs ?? 1000;
-  const maxQueue = opts.maxQueue ?? 200_000;
+  const maxQueue = opts.maxQueue ?? 250_000;
   const queryTimeoutMs = opts.query?.timeoutMs ?? 10_000;
   const queryMaxRows = opts.query?.maxRows ?? 100_000;
   const { worker, columns } = await StoreWorker.start({ path: opts.path, threads: opts.threads, maxCustomFields: opts.maxCustomFields ?? 1000 });
@@ -182,8 +190,8 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     : undefined;
   retentionTimer?.unref();
 
-  /** A full column batch is handed over at once; past earlyFlushAt uncommitted events, a commit is asked for early. */
-  const earlyFlushAt = Math.max(1, Math.min(50_000, Math.floor(maxQueue / 2)));
+  /** A full column batch is handed over at once; past earlyFlushAt uncommitted events (a row group, or half the queue when that is smaller), a commit is asked for early. */
+  const earlyFlushAt = Math.max(1, Math.min(ROW_GROUP_ROWS, Math.floor(maxQueue / 2)));
   const afterPush = () => {
     if (queue.length + posted >= earlyFlushAt) {
       if (!flushScheduled) {

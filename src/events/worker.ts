@@ -11,10 +11,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ErrorCode } from '../errors.ts';
 import type { FieldInfo } from './columns.ts';
-import { decodeColumns } from './handoff.ts';
+import type { ColumnBatch } from './handoff.ts';
 import type { Scalar } from './query/spec.ts';
 import { enforceRetention } from './retention.ts';
-import type { WideEvent } from './schema.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-client.ts';
 import { EventWriter, createTableSql, loadCatalog } from './writer.ts';
 
@@ -41,7 +40,8 @@ try {
   process.exit(1);
 }
 
-let pending: WideEvent[] = [];
+/** Column batches handed over since the last commit, kept as they came (no event objects are rebuilt). */
+let pending: ColumnBatch[] = [];
 /** Commits and retention, one at a time and in the order they were asked for. */
 let chain: Promise<void> = Promise.resolve();
 let closed = false;
@@ -93,7 +93,7 @@ async function runSql(id: number, text: string, params: readonly Scalar[], timeo
 port.on('message', (m: WorkerRequest) => {
   switch (m.t) {
     case 'rows':
-      decodeColumns(m.batch, pending);
+      pending.push(m.batch);
       return;
     case 'commit': {
       const batch = pending;

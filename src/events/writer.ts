@@ -1,14 +1,14 @@
-import { DuckDBDataChunk, BIGINT, BOOLEAN, DOUBLE, INTEGER, VARCHAR } from '@duckdb/node-api';
-import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { FieldCatalog, MAX_FIELD_NAME_LENGTH, STANDARD_COLUMNS, fits, inferType, quoteIdent } from './columns.ts';
 import type { ColumnType, FieldInfo } from './columns.ts';
-import { fingerprint } from './fingerprint.ts';
+import { FINGERPRINT_FIELDS, fingerprint } from './fingerprint.ts';
+import { sourcesOf, valueAt } from './handoff.ts';
+import type { ColumnBatch, Source } from './handoff.ts';
 import type { WideEvent } from './schema.ts';
 import { EVENTS_TABLE } from './query/plan.ts';
+import { CHUNK_ROWS, ChunkFiller } from './vectors.ts';
 
-const DUCK_TYPES: Record<ColumnType, DuckDBType> = { BIGINT, INTEGER, DOUBLE, VARCHAR, BOOLEAN };
-const CHUNK_ROWS = 2048;
-/** Rows converted between two yields to the event loop: 4 chunks, ~8k rows. */
+/** Chunks appended between two yields to the event loop: 4 chunks, ~8k rows. */
 const YIELD_EVERY_CHUNKS = 4;
 
 export interface WriteStats {
@@ -18,26 +18,6 @@ export interface WriteStats {
   /** Values of fields past the custom-field limit (not stored). */
   fieldsDropped: number;
 }
-
-type Convert = (v: unknown) => DuckDBValue;
-
-const toNumber = (v: unknown): number | null => {
-  const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : null;
-};
-const CONVERT: Record<ColumnType, Convert> = {
-  BIGINT: (v) => {
-    const n = toNumber(v);
-    return n === null ? null : BigInt(Math.trunc(n));
-  },
-  INTEGER: (v) => {
-    const n = toNumber(v);
-    return n === null || n > 2147483647 || n < -2147483648 ? null : Math.trunc(n);
-  },
-  DOUBLE: toNumber,
-  VARCHAR: (v) => (v === null || v === undefined ? null : typeof v === 'string' ? v : String(v)),
-  BOOLEAN: (v) => (typeof v === 'boolean' ? v : null),
-};
 
 /** The CREATE TABLE for a fresh store: the standard columns only. */
 export function createTableSql(): string {
@@ -53,10 +33,11 @@ export async function loadCatalog(conn: DuckDBConnection): Promise<{ catalog: Fi
 }
 
 /**
- * Appends batches of events to the events table through DuckDB's appender, one data chunk of 2048
- * rows at a time (each column filled through its vector, one native flush per column per chunk).
- * New fields become columns (DOUBLE, BOOLEAN or VARCHAR by their first value); a custom column that
- * meets a value of another type is widened to VARCHAR. Each `write` is one transaction.
+ * Appends column batches (./handoff.ts, as the store's main thread hands them over) to the events
+ * table through DuckDB's appender: each batch of at most 2048 rows becomes one data chunk, filled a
+ * vector at a time (./vectors.ts), with no event objects rebuilt. New fields become columns (DOUBLE,
+ * BOOLEAN or VARCHAR by their first value); a custom column that meets a value of another type is
+ * widened to VARCHAR. Each `write` is one transaction.
  */
 export class EventWriter {
   readonly catalog: FieldCatalog;
@@ -64,8 +45,9 @@ export class EventWriter {
   readonly #order: FieldInfo[];
   readonly #maxCustomFields: number;
   readonly #clock: () => number;
-  /** Exact-case field name → column, so the hot path avoids lower-casing. */
+  /** Exact-case field name → column (null: not stored), so most keys skip lower-casing. */
   readonly #exact = new Map<string, FieldInfo | null>();
+  #filler: { signature: string; filler: ChunkFiller } | undefined;
 
   constructor(conn: DuckDBConnection, loaded: { catalog: FieldCatalog; order: FieldInfo[] }, opts: { maxCustomFields: number; clock: () => number }) {
     this.#conn = conn;
@@ -80,14 +62,15 @@ export class EventWriter {
     return this.#order;
   }
 
-  async write(events: WideEvent[]): Promise<WriteStats> {
+  async write(batches: readonly ColumnBatch[]): Promise<WriteStats> {
     const stats: WriteStats = { written: 0, typeConflicts: 0, fieldsDropped: 0 };
-    if (events.length === 0) return stats;
-    await this.#prepare(events, stats);
-    const cols = this.#order;
-    const types = cols.map((c) => DUCK_TYPES[c.type]);
-    const convert = cols.map((c) => CONVERT[c.type]);
-    const names = cols.map((c) => c.name);
+    const rows = batches.reduce((n, b) => n + b.rows, 0);
+    if (rows === 0) return stats;
+    for (const b of batches) if (b.rows > CHUNK_ROWS) throw new Error(`a column batch holds at most ${CHUNK_ROWS} rows, not ${b.rows}`);
+    const now = this.#clock();
+    const sources = batches.map(sourcesOf);
+    await this.#prepare(batches, sources, stats);
+    const filler = this.#chunkFiller();
     // One explicit transaction per write: the appender only fills it, and the COMMIT (WAL write,
     // checkpoints) runs on a DuckDB worker thread instead of holding the event loop.
     await this.#conn.run('BEGIN TRANSACTION');
@@ -95,48 +78,11 @@ export class EventWriter {
     let appender: DuckDBAppender | undefined;
     try {
       appender = await this.#conn.createAppender(EVENTS_TABLE);
-      // One chunk and its vectors are reused for every full block: creating vectors is costly, and a
-      // column that was null in the whole previous block and is again needs no writes at all.
-      let chunk: DuckDBDataChunk | undefined;
-      let vectors: ReturnType<DuckDBDataChunk['getColumnVector']>[] = [];
-      let wasAllNull: boolean[] = [];
-      for (let start = 0; start < events.length; start += CHUNK_ROWS) {
-        const n = Math.min(CHUNK_ROWS, events.length - start);
-        if (!chunk || n !== chunk.rowCount) {
-          chunk = DuckDBDataChunk.create(types, n);
-          vectors = cols.map((_, c) => chunk!.getColumnVector(c));
-          wasAllNull = cols.map(() => false);
-        }
-        for (let c = 0; c < cols.length; c++) {
-          const name = names[c];
-          let any = false;
-          for (let r = 0; r < n; r++) {
-            const raw = events[start + r][name];
-            if (raw !== undefined && raw !== null) {
-              any = true;
-              break;
-            }
-          }
-          if (!any && wasAllNull[c]) continue;
-          const vector = vectors[c];
-          wasAllNull[c] = !any;
-          const conv = convert[c];
-          const standard = cols[c].standard;
-          for (let r = 0; r < n; r++) {
-            const raw = events[start + r][name];
-            if (raw === undefined || raw === null) {
-              vector.setItem(r, null);
-              continue;
-            }
-            const v = conv(raw);
-            if (v === null && standard) stats.typeConflicts++;
-            vector.setItem(r, v);
-          }
-          vector.flush();
-        }
-        appender.appendDataChunk(chunk);
-        if ((start / CHUNK_ROWS) % YIELD_EVERY_CHUNKS === YIELD_EVERY_CHUNKS - 1 && start + CHUNK_ROWS < events.length) {
-          // Let the proxy's requests run between blocks instead of holding the loop for the whole batch.
+      for (let i = 0; i < batches.length; i++) {
+        const byColumn = this.#byColumn(batches[i], sources[i], now);
+        appender.appendDataChunk(filler.fill(byColumn, batches[i].rows, stats));
+        if (i % YIELD_EVERY_CHUNKS === YIELD_EVERY_CHUNKS - 1 && i + 1 < batches.length) {
+          // Let queries and hand-offs run between blocks instead of holding the thread for the whole batch.
           appender.flushSync();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
@@ -155,85 +101,179 @@ export class EventWriter {
         await this.#conn.run('ROLLBACK').catch(() => undefined);
       }
     }
-    stats.written = events.length;
+    stats.written = rows;
     return stats;
   }
 
-  /** Fills timestamps and fingerprints, maps field-name case to the column's, adds and widens columns. */
-  async #prepare(events: WideEvent[], stats: WriteStats): Promise<void> {
-    const added = new Map<string, ColumnType>();
+  /** One filler per table layout (it changes only when a column is added or widened). */
+  #chunkFiller(): ChunkFiller {
+    const signature = this.#order.map((c) => c.type[0]).join('');
+    if (this.#filler?.signature !== signature) this.#filler = { signature, filler: new ChunkFiller(this.#order) };
+    return this.#filler.filler;
+  }
+
+  /** Finds each batch field's column, counts fields that cannot be stored, adds and widens columns. */
+  async #prepare(batches: readonly ColumnBatch[], sources: readonly Source[][], stats: WriteStats): Promise<void> {
+    const added = new Map<string, { name: string; type: ColumnType }>();
     const widen = new Set<string>();
-    const now = this.#clock();
     let customCount = this.#order.filter((f) => !f.standard).length;
-    for (let i = 0; i < events.length; i++) {
-      if (i > 0 && i % (CHUNK_ROWS * YIELD_EVERY_CHUNKS) === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const e = events[i];
-      if (typeof e.timestamp !== 'number') e.timestamp = now;
-      const fp = e['error.fingerprint'] === undefined ? fingerprint(e) : undefined;
-      if (fp) e['error.fingerprint'] = fp.id;
-      for (const key in e) {
-        const value = e[key];
-        if (value === undefined || value === null) continue;
+    for (let b = 0; b < batches.length; b++) {
+      const { keys } = batches[b];
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        const s = sources[b][k];
         let field = this.#exact.get(key);
         if (field === undefined) {
           field = this.catalog.get(key) ?? null;
           if (field === null && key.length > 0 && key.length <= MAX_FIELD_NAME_LENGTH) {
-            const seen = added.get(key.toLowerCase());
+            const lower = key.toLowerCase();
+            const seen = added.get(lower);
+            if (presentCount(s) === 0) continue;
             if (seen === undefined) {
               if (customCount >= this.#maxCustomFields) {
-                stats.fieldsDropped++;
+                stats.fieldsDropped += presentCount(s);
                 continue;
               }
-              added.set(key.toLowerCase(), inferType(value)!);
+              const type = inferType(firstValue(s))!;
+              added.set(lower, { name: key, type: allFitType(type, s) ? type : 'VARCHAR' });
               customCount++;
-            } else if (!fitsType(seen, value)) added.set(key.toLowerCase(), 'VARCHAR');
+            } else if (!allFitType(seen.type, s)) seen.type = 'VARCHAR';
             continue;
           }
-          if (field && field.name !== key) {
-            // Same field, other case: DuckDB columns are case-insensitive, so store it under the column's name.
-            if (e[field.name] === undefined) e[field.name] = value;
-            continue;
-          }
-          this.#exact.set(key, field);
-          if (field === null) {
-            stats.fieldsDropped++;
-            continue;
-          }
+          if (field === null || field.name === key) this.#exact.set(key, field);
         }
-        if (field === null) continue;
-        if (!field.standard && field.type !== 'VARCHAR' && !fits(field.type, value)) widen.add(field.name);
+        if (field === null) {
+          stats.fieldsDropped += presentCount(s);
+          continue;
+        }
+        if (!field.standard && field.type !== 'VARCHAR' && !allFit(field.type, s)) widen.add(field.name);
       }
     }
     for (const name of widen) {
       await this.#conn.run(`ALTER TABLE ${EVENTS_TABLE} ALTER COLUMN ${quoteIdent(name)} TYPE VARCHAR`);
-      const f = this.catalog.get(name)!;
-      f.type = 'VARCHAR';
+      this.catalog.get(name)!.type = 'VARCHAR';
     }
-    if (added.size > 0) {
-      // Keep the first-seen spelling of each new field as the column name.
-      const spelled = new Map<string, string>();
-      for (const e of events) for (const key in e) if (added.has(key.toLowerCase()) && !spelled.has(key.toLowerCase())) spelled.set(key.toLowerCase(), key);
-      for (const [lower, type] of added) {
-        const name = spelled.get(lower)!;
-        await this.#conn.run(`ALTER TABLE ${EVENTS_TABLE} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${type}`);
-        const info: FieldInfo = { name, type, standard: false };
-        this.catalog.add(info);
-        this.#order.push(info);
-        this.#exact.set(name, info);
-      }
-      for (const e of events) {
-        for (const key in e) {
-          const f = this.#exact.get(key);
-          if (f === undefined) {
-            const byCase = this.catalog.get(key);
-            if (byCase && byCase.name !== key && e[byCase.name] === undefined) e[byCase.name] = e[key];
-          }
-        }
-      }
+    // The first-seen spelling of each new field is its column's name.
+    for (const { name, type } of added.values()) {
+      await this.#conn.run(`ALTER TABLE ${EVENTS_TABLE} ADD COLUMN IF NOT EXISTS ${quoteIdent(name)} ${type}`);
+      const info: FieldInfo = { name, type, standard: false };
+      this.catalog.add(info);
+      this.#order.push(info);
+      this.#exact.set(name, info);
     }
+  }
+
+  /**
+   * One batch's sources by table column: a field spelled in another case than its column fills the
+   * rows the column's own spelling leaves empty; a missing or non-numeric timestamp is `now`; an error
+   * event without an `error.fingerprint` gets one.
+   */
+  #byColumn(batch: ColumnBatch, sources: readonly Source[], now: number): (Source | undefined)[] {
+    const index = new Map<string, number>();
+    this.#order.forEach((f, i) => index.set(f.name, i));
+    const spellings: Source[][] = this.#order.map(() => []);
+    const byKey = new Map<string, Source>();
+    for (let k = 0; k < batch.keys.length; k++) {
+      const key = batch.keys[k];
+      byKey.set(key, sources[k]);
+      const field = this.#exact.get(key) ?? this.catalog.get(key);
+      if (!field) continue;
+      const list = spellings[index.get(field.name)!];
+      if (field.name === key) list.unshift(sources[k]);
+      else list.push(sources[k]);
+    }
+    const out: (Source | undefined)[] = spellings.map((list) => (list.length <= 1 ? list[0] : merge(list, batch.rows)));
+    const ts = index.get('timestamp')!;
+    out[ts] = withTimestamps(out[ts], batch.rows, now);
+    const fp = index.get('error.fingerprint')!;
+    out[fp] = withFingerprints(out[fp], byKey, batch.rows);
+    return out;
   }
 }
 
-function fitsType(type: ColumnType, value: unknown): boolean {
-  return type === 'VARCHAR' || inferType(value) === type;
+function presentCount(s: Source): number {
+  let n = 0;
+  for (let r = 0; r < s.present.length; r++) n += s.present[r];
+  return n;
+}
+
+function firstValue(s: Source): unknown {
+  for (let r = 0; r < s.present.length; r++) if (s.present[r] === 1) return valueAt(s, r);
+  return undefined;
+}
+
+/** Every value of s has the JS type of a new column of `type` (a new column widens on any other). */
+function allFitType(type: ColumnType, s: Source): boolean {
+  if (type === 'VARCHAR') return true;
+  if (s.kind !== 'any') return inferType(s.kind === 'num' ? 0 : '') === type;
+  for (let r = 0; r < s.present.length; r++) if (s.present[r] === 1 && inferType(s.vals[r]) !== type) return false;
+  return true;
+}
+
+/** Every value of s can be stored in an existing column of `type` (numeric strings fit numbers). */
+function allFit(type: ColumnType, s: Source): boolean {
+  if (s.kind === 'num') return type !== 'BOOLEAN';
+  for (let r = 0; r < s.present.length; r++) if (s.present[r] === 1 && !fits(type, valueAt(s, r))) return false;
+  return true;
+}
+
+/** Several sources for one column: per row, the first that has a value. */
+function merge(list: readonly Source[], rows: number): Source {
+  const present = new Uint8Array(rows);
+  const vals = new Array<unknown>(rows);
+  for (let r = 0; r < rows; r++) {
+    for (const s of list) {
+      const v = valueAt(s, r);
+      if (v === undefined) continue;
+      vals[r] = v;
+      present[r] = 1;
+      break;
+    }
+  }
+  return { kind: 'any', present, vals };
+}
+
+function withTimestamps(s: Source | undefined, rows: number, now: number): Source {
+  if (s?.kind === 'num' && presentCount(s) === rows) return s;
+  const nums = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const v = s === undefined ? undefined : valueAt(s, r);
+    nums[r] = typeof v === 'number' ? v : now;
+  }
+  return { kind: 'num', present: new Uint8Array(rows).fill(1), nums };
+}
+
+/** Could row r be an error event? Cheap checks on the few fields that make one; fingerprint() decides. */
+function maybeError(fields: readonly (Source | undefined)[], status: Source | undefined, r: number): boolean {
+  for (const s of fields) if (s !== undefined && s.present[r] === 1) return true;
+  if (status === undefined || status.present[r] !== 1) return false;
+  return status.kind !== 'num' || status.nums[r] >= 500;
+}
+
+function withFingerprints(own: Source | undefined, byKey: ReadonlyMap<string, Source>, rows: number): Source | undefined {
+  const markers = ['exception.type', 'exception.message', 'exception.stacktrace', 'error.type', 'otel.status_code'].map((k) => byKey.get(k));
+  const status = byKey.get('http.response.status_code');
+  if (markers.every((s) => s === undefined) && status === undefined) return own;
+  let vals: unknown[] | undefined;
+  let present: Uint8Array | undefined;
+  for (let r = 0; r < rows; r++) {
+    if (own !== undefined && own.present[r] === 1) continue;
+    if (!maybeError(markers, status, r)) continue;
+    const e: Record<string, WideEvent[string]> = {};
+    for (const f of FINGERPRINT_FIELDS) {
+      const s = byKey.get(f);
+      const v = s === undefined ? undefined : valueAt(s, r);
+      if (v !== undefined) e[f] = v;
+    }
+    const fp = fingerprint(e as Partial<WideEvent>);
+    if (!fp) continue;
+    if (vals === undefined) {
+      vals = new Array<unknown>(rows);
+      present = new Uint8Array(rows);
+      if (own !== undefined) for (let i = 0; i < rows; i++) if (own.present[i] === 1) (vals[i] = valueAt(own, i)), (present[i] = 1);
+    }
+    vals[r] = fp.id;
+    present![r] = 1;
+  }
+  return vals === undefined ? own : { kind: 'any', present: present!, vals };
 }

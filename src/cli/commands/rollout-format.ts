@@ -60,7 +60,7 @@ export function formatRollout(v: RolloutView, runs = 5): string {
     const extra = i === v.step && v.analysis ? `  (${v.analysis.successes} passed, ${v.analysis.inconclusive} inconclusive in a row)` : '';
     out.push(`  ${mark} ${i} ${stepText(s)}${extra}`);
   });
-  if (v.runs.length) {
+  if (v.runs.length && runs > 0) {
     out.push('Analysis runs (newest first):');
     for (const r of v.runs.slice(0, runs)) out.push(formatRun(r));
   }

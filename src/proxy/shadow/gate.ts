@@ -97,34 +97,53 @@ export function sampled(percent: number, random: () => number): boolean {
 }
 
 /**
- * Passive health of a copy target: after `threshold` failed copies in a row, copies pause for
- * `cooldownMs` (dropped as `unhealthy`), so a shadow that resets every connection does not cost a
- * connect and an error per request. Mutable state, pure transitions.
+ * Passive health of a copy target, a circuit breaker: after `threshold` failed copies in a row
+ * (refused, reset, or not answered within the copy timeout), copies pause for the cool-down (dropped
+ * as `unhealthy`). When the pause ends one probe copy goes out alone; its failure pauses again for
+ * twice as long (up to `maxCooldownMs`), its success closes the breaker. So a shadow that resets or
+ * hangs on every request costs a copy now and then, not a connection and an error (or a connection
+ * held until the timeout) per user request. Mutable state, pure transitions.
  */
 export interface CopyHealth {
   failures: number;
   until: number;
+  /** Pauses since the last success; the n-th lasts cooldownMs × 2^(n−1). */
+  strikes?: number;
+  /** A probe copy is out after a pause; other copies wait for its outcome. */
+  probing?: boolean;
 }
 
-export const COPY_HEALTH = { threshold: 5, cooldownMs: 1_000 } as const;
+export const COPY_HEALTH = { threshold: 5, cooldownMs: 1_000, maxCooldownMs: 30_000 } as const;
 
 /**
- * True while copies are paused.
+ * True while copies are paused (or a probe after a pause has not come back yet).
  * @example const h = { failures: 0, until: 0 }; for (let i = 0; i < 5; i++) copyOutcome(h, false, 0); copyPaused(h, 500) // → true
  */
 export function copyPaused(h: CopyHealth, nowMs: number): boolean {
-  return h.until > nowMs;
+  return h.until > nowMs || h.probing === true;
 }
 
-/** Records a copy's outcome; the threshold-th failure in a row pauses copies for the cool-down. */
+/** Called when a copy is admitted: after a pause, that copy is the probe. */
+export function copyAdmitted(h: CopyHealth): void {
+  if ((h.strikes ?? 0) > 0) h.probing = true;
+}
+
+/**
+ * Records a copy's outcome; the threshold-th failure in a row (or a failed probe) pauses copies.
+ * Failures of copies that were already out when the pause began do not lengthen it.
+ */
 export function copyOutcome(h: CopyHealth, ok: boolean, nowMs: number, threshold: number = COPY_HEALTH.threshold, cooldownMs: number = COPY_HEALTH.cooldownMs): void {
   if (ok) {
     h.failures = 0;
+    h.strikes = 0;
+    h.probing = false;
     return;
   }
-  if (++h.failures >= threshold) {
+  if (h.until > nowMs) return;
+  if (h.probing === true || ++h.failures >= threshold) {
     h.failures = 0;
-    h.until = nowMs + cooldownMs;
+    h.probing = false;
+    h.strikes = (h.strikes ?? 0) + 1;
+    h.until = nowMs + Math.min(COPY_HEALTH.maxCooldownMs, cooldownMs * 2 ** (h.strikes - 1));
   }
 }
-

@@ -3,7 +3,7 @@ import type { ServiceRoute } from '../table.ts';
 import type { TapExchange, TapHost } from '../taps-types.ts';
 import { compileMatch, matches, UNSAFE_METHODS } from '../zod-units.ts';
 import type { CompiledMatch } from '../zod-units.ts';
-import { admitCopy, copyOutcome, copyPaused, newCounters, releaseCopy, sampled } from './gate.ts';
+import { admitCopy, copyAdmitted, copyOutcome, copyPaused, newCounters, releaseCopy, sampled } from './gate.ts';
 import type { CopyCounters, CopyHealth, TokenBucket } from './gate.ts';
 import { BodyTee, sendCopyLater } from './copy.ts';
 import type { CopyPools, CopyResult, CopyTarget } from './copy.ts';
@@ -118,6 +118,7 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
   }
   const refused = admitCopy(c, sh.state.bucket, r, now);
   if (refused !== null) return note(`dropped:${refused}`);
+  copyAdmitted(sh.state.health);
   note('sent');
   let body = null;
   let overCap = false;
@@ -131,8 +132,10 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
   sendCopyLater(target, { path: url, method, headers: shadowHeaders(ex.headers, r), body }, 0, r.timeoutMs, (res: CopyResult) => {
     releaseCopy(c, res.error === undefined);
     if (res.error === 'SHADOW_TIMEOUT') c.dropped.slow++;
-    // Connection failures and resets pause the copies for a moment; a slow answer does not (the caps bound it).
-    if (res.error !== 'SHADOW_TIMEOUT' && !overCap) copyOutcome(sh.state.health, res.error === undefined, host.now());
+    // Refusals, resets and copies not answered within the timeout pause the copies (a circuit breaker);
+    // a copy dropped for its body size says nothing about the shadow.
+    if (!overCap) copyOutcome(sh.state.health, res.error === undefined, host.now());
+    else sh.state.health.probing = false; // a probe dropped for its body: the next copy probes
     const event: WideEvent = {
       timestamp: startedAt,
       'request.id': ex.requestId,

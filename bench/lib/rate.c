@@ -141,6 +141,7 @@ int main(int argc, char **argv) {
 
   long total = (long)(rate * seconds);
   int64_t *lat = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1));
+  int64_t *dueOf = malloc(sizeof(int64_t) * (size_t)(total > 0 ? total : 1)); // for RATE_DUMP
   long issued = 0, done = 0, errors = 0, non2xx = 0;
   int64_t maxLag = 0;
   uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -191,6 +192,7 @@ int main(int argc, char **argv) {
       long m = complete(c->buf, c->len, &status);
       if (m == 0 && c->len < sizeof c->buf) continue;
       if (m <= 0 || !c->busy) { if (c->busy) errors++; close_conn(c); idle[nidle++] = (int)i; continue; }
+      dueOf[done] = c->due - t0;
       lat[done++] = now_ns() - c->due;
       if (status < 200 || status >= 300) non2xx++;
       memmove(c->buf, c->buf + m, c->len - (size_t)m);
@@ -198,6 +200,13 @@ int main(int argc, char **argv) {
       c->busy = 0;
       idle[nidle++] = (int)i;
     }
+  }
+  // RATE_DUMP=file writes "due_us latency_us" per request, to see when a tail happened.
+  const char *dump = getenv("RATE_DUMP");
+  if (dump) {
+    FILE *f = fopen(dump, "w");
+    for (long i = 0; f && i < done; i++) fprintf(f, "%ld %ld\n", (long)(dueOf[i] / 1000), (long)(lat[i] / 1000));
+    if (f) fclose(f);
   }
   qsort(lat, (size_t)done, sizeof(int64_t), cmp64);
 #define P(q) (done ? lat[(long)((double)(done - 1) * (q))] / 1000 : 0)

@@ -114,6 +114,7 @@ try {
     if (ticking) setTimeout(tick, 1);
   };
   setTimeout(tick, 1);
+  const cpu0 = process.cpuUsage();
   const t1 = performance.now();
   for (let off = 0, nextWindow = BATCH; off < N;) {
     if (store.full) {
@@ -138,10 +139,13 @@ try {
   ticking = false;
   holds.push(Math.max(windowMax, performance.now() - last));
   ingestMs = performance.now() - t1 - genMs;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 - genMs; // every thread of the process; generating was on the main thread
   const stats = real.stats();
   await real.sql('CHECKPOINT');
   console.log(`events            ${N.toLocaleString('en')} (${USERS.toLocaleString('en')} users, ${ROUTES.length} routes, ${VERSIONS.length} versions), DuckDB threads ${values.threads}`);
   console.log(`ingest            ${(N / (ingestMs / 1000)).toFixed(0)} events/s through store.push, ${PUSH_PER_TURN} per turn of the loop, until flushed (${(ingestMs / 1000).toFixed(1)} s; generating took ${(genMs / 1000).toFixed(1)} s, not counted)`);
+  console.log(`CPU               ${(cpuMs / 1000).toFixed(1)} s over all threads (main, writer, DuckDB): ${(cpuMs * 1000 / N).toFixed(2)} µs per event, ${(cpuMs / ingestMs).toFixed(2)} cores on average`);
   holds.sort((a, b) => a - b);
   console.log(`event loop held  longest stretch per ${BATCH.toLocaleString('en')} events pushed: median ${holds[Math.floor(holds.length / 2)].toFixed(1)} ms, max ${holds.at(-1)!.toFixed(1)} ms`);
   console.log(`written/dropped   ${stats.written} / ${stats.dropped}; file ${(statSync(path).size / 1e6).toFixed(0)} MB\n`);

@@ -33,7 +33,7 @@ export interface EventStoreOptions {
   path: string;
   /** Milliseconds since the epoch; events without a timestamp get `clock()` at flush. */
   clock?: () => number;
-  /** How often queued events are written. This is also the most a kill -9 can lose. Default 1000. */
+  /** The longest an event waits before its commit is asked for (sooner when a DuckDB row group's worth is waiting). This is also about the most a kill -9 can lose. Default 1000. */
   flushIntervalMs?: number;
   /** Events held in memory (queued, or handed to the writer thread and not yet committed) before `push` starts dropping. Default 250 000. */
   maxQueue?: number;
@@ -138,12 +138,13 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
    * Hands the queue to the writer thread in column batches, yielding between them. Events are handed
    * over as soon as a batch is full rather than at the flush tick, so the main thread keeps only a
    * few thousand events alive (a queue of a second's traffic would be copied by every young-generation
-   * GC); the writer thread keeps them until the commit.
+   * GC); the writer thread keeps them until the commit. At most `limit` events go, the oldest.
    */
-  const sendQueued = async (): Promise<void> => {
-    if (queue.length === 0) return;
-    const batch = queue;
-    queue = [];
+  const sendQueued = async (limit = Number.POSITIVE_INFINITY): Promise<void> => {
+    const n = Math.min(queue.length, limit);
+    if (n <= 0) return;
+    const batch = n === queue.length ? queue : queue.slice(0, n);
+    queue = n === queue.length ? [] : queue.slice(n);
     if (worker.dead) {
       stats.dropped += batch.length;
       return;
@@ -176,12 +177,38 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     lastCommit = done;
     return done;
   };
-  const flush = (): Promise<void> => step(async () => {
-    await sendQueued();
-    return { done: commit() };
-  }).then((x) => x.done);
-  const timer = setInterval(() => void flush(), flushIntervalMs);
-  timer.unref();
+  /**
+   * The flush tick, armed by the first event pushed after a commit was asked for: no event waits
+   * longer than about flushIntervalMs for its commit, and a commit asked early (a full row group)
+   * is not followed by a small one on a fixed beat (a small commit goes through the WAL).
+   */
+  let tick: NodeJS.Timeout | undefined;
+  const armTick = () => {
+    if (tick !== undefined || closed) return;
+    tick = setTimeout(() => {
+      tick = undefined;
+      void flush();
+    }, flushIntervalMs);
+    tick.unref();
+  };
+  /**
+   * Hands over at most `limit` more events and asks for a commit of everything handed over. Run in a
+   * step; the commit's promise comes back wrapped so that the step does not wait for it (the next
+   * step may hand over rows while this commit runs).
+   */
+  const handOverAndCommit = async (limit: number): Promise<{ done: Promise<void> }> => {
+    await sendQueued(limit);
+    clearTimeout(tick);
+    tick = undefined;
+    const done = commit();
+    if (queue.length > 0) {
+      // Left queued, or pushed while the batches were handed over: the next commit's.
+      armTick();
+      afterPush();
+    }
+    return { done };
+  };
+  const flush = (): Promise<void> => step(() => handOverAndCommit(Number.POSITIVE_INFINITY)).then((x) => x.done);
 
   const retention = opts.retention ?? {};
   const runRetention = () => worker.request<RetentionResult>({ t: 'retention', now: clock(), opts: retention });
@@ -190,22 +217,29 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     : undefined;
   retentionTimer?.unref();
 
-  /** A full column batch is handed over at once; past earlyFlushAt uncommitted events (a row group, or half the queue when that is smaller), a commit is asked for early. */
+  /**
+   * A full column batch is handed over at once; at earlyFlushAt uncommitted events (a row group, or
+   * half the queue when that is smaller) exactly that many are committed without waiting for the tick.
+   * Commits of exactly a row group leave no partial row groups behind in the file.
+   */
   const earlyFlushAt = Math.max(1, Math.min(ROW_GROUP_ROWS, Math.floor(maxQueue / 2)));
+  const room = () => earlyFlushAt - posted;
   const afterPush = () => {
     if (queue.length + posted >= earlyFlushAt) {
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(() => {
           flushScheduled = false;
-          void flush();
+          // Asked for twice before the first ran, the second finds less than earlyFlushAt and leaves it to the next.
+          void step(async () => (queue.length + posted >= earlyFlushAt ? handOverAndCommit(room()) : undefined));
         });
       }
     } else if (queue.length >= HANDOFF_ROWS && !sendScheduled) {
       sendScheduled = true;
       setImmediate(() => {
         sendScheduled = false;
-        void step(sendQueued);
+        // Whole batches only (the rest joins the next hand-off), and no further than the next early commit.
+        void step(() => sendQueued(Math.min(room(), queue.length - (queue.length % HANDOFF_ROWS))));
       });
     }
   };
@@ -226,6 +260,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
         return;
       }
       queue.push(event);
+      if (tick === undefined) armTick();
       afterPush();
     },
     ingest(events) {
@@ -237,6 +272,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
       const n = Math.min(room, events.length);
       for (let i = 0; i < n; i++) queue.push(events[i]);
       stats.dropped += events.length - n;
+      if (n > 0) armTick();
       afterPush();
       return n;
     },
@@ -253,7 +289,7 @@ export async function createEventStore(opts: EventStoreOptions): Promise<EventSt
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      clearTimeout(tick);
       if (retentionTimer) clearInterval(retentionTimer);
       await flush();
       await worker.request({ t: 'close' }).catch(() => undefined);

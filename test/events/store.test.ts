@@ -130,3 +130,14 @@ test('a store that cannot be opened rejects (and leaves no thread behind)', asyn
   writeFileSync(file, 'x');
   await assert.rejects(createEventStore({ path: join(file, 'events.duckdb') }), (err: unknown) => (err as { code?: string }).code === 'INTERNAL');
 });
+
+test('an early commit takes exactly the early-flush count (a DuckDB row group by default), the rest waits for the next', async (t) => {
+  const store = await openStore(t, { maxQueue: 1000, flushIntervalMs: 3_600_000 }); // early at half the queue: 500
+  const events = generateEvents(1000, 11);
+  assert.equal(store.ingest(events), 1000);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // the early commit is asked for on its own turn
+  await store.flush();
+  assert.deepEqual([store.stats().flushes, store.stats().written], [2, 1000], 'one commit of 500, then one of the 500 left');
+  const rows = await store.sql('SELECT "request.id" AS id FROM events ORDER BY rowid');
+  assert.deepEqual(rows.map((r) => r.id), events.map((e) => e['request.id']));
+});

@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { parseCalc } from '../../events/query/spec.ts';
 import type { QuerySpec, Scalar } from '../../events/query/spec.ts';
-import type { Cell, QueryResult } from '../../events/query/shape.ts';
+import type { Cell, Heatmap, QueryResult } from '../../events/query/shape.ts';
 
 const WORD_OPS = ['does-not-start-with', 'starts-with', 'does-not-end-with', 'ends-with', 'does-not-contain', 'contains', 'not-in', 'in', 'does-not-exist', 'exists'];
 
@@ -114,15 +114,77 @@ export function specFromFlags(f: QueryFlags): QuerySpec {
   return spec;
 }
 
+const BARS = '▁▂▃▄▅▆▇█';
+/** Widest trend drawn; longer series are folded, each column showing the largest value it covers. */
+const TREND_WIDTH = 40;
+
+/** One bar per value, scaled between lo and hi; null is a gap. */
+function bars(values: readonly (number | null)[], lo: number, hi: number): string {
+  return values.map((v) => (v === null ? ' ' : BARS[hi <= lo ? 3 : Math.min(7, Math.floor(((v - lo) / (hi - lo)) * 8))])).join('');
+}
+
+/** A HEATMAP as the distribution of the field: one bar per bucket from its min to its max. */
+function heatmapBars(h: Heatmap): string {
+  if (h.min === null || h.max === null || h.buckets.length === 0) return '-';
+  const total = h.buckets.reduce((a, b) => a + b.count, 0);
+  const width = h.buckets[0].upper - h.buckets[0].lower;
+  const n = width > 0 ? Math.max(1, Math.round((h.max - h.min) / width)) : 1;
+  const counts = new Array<number>(n).fill(0);
+  for (const b of h.buckets) counts[width > 0 ? Math.min(n - 1, Math.round((b.lower - h.min) / width)) : 0] += b.count;
+  return `${bars(counts, 0, Math.max(...counts))} ${show(h.min)}–${show(h.max)} (n=${total})`;
+}
+
 function show(c: Cell): string {
   if (c === null) return '-';
   if (typeof c === 'number') return Number.isInteger(c) ? String(c) : c.toPrecision(6).replace(/\.?0+$/, '');
-  if (typeof c === 'object') {
-    const total = c.buckets.reduce((a, b) => a + b.count, 0);
-    const peak = c.buckets.reduce((a, b) => (b.count > a.count ? b : a), { lower: 0, upper: 0, count: -1 });
-    return c.min === null ? '-' : `${total} in [${show(c.min)}, ${show(c.max)}], peak ${show(peak.lower)}–${show(peak.upper)}`;
-  }
+  if (typeof c === 'object') return heatmapBars(c);
   return String(c);
+}
+
+/** Calculation columns are named as Honeycomb names them: COUNT, P99(duration_ms), HEATMAP(x). */
+const isCalculation = (key: string): boolean => /^[A-Z][A-Z0-9_]*(\(.*\))?$/.test(key);
+/** In a series bucket without events, counts and sums are 0; other calculations have no value. */
+const zeroWhenEmpty = (calc: string): boolean => /^(COUNT|SUM|RATE_SUM|CONCURRENCY)\b/.test(calc);
+
+/**
+ * Each group's time series of each numeric calculation as a sparkline, on one scale per calculation
+ * so groups can be compared by eye (the terminal's version of Honeycomb's graphs).
+ */
+export function trends(result: QueryResult): { columns: string[]; byGroup: string[][] } | null {
+  const rows = result.data.results;
+  const points = result.data.series;
+  if (rows.length === 0 || points.length === 0) return null;
+  const keys = Object.keys(rows[0].data);
+  const groupKeys = keys.filter((k) => !isCalculation(k));
+  const calcs = keys.filter((k) => isCalculation(k) && !k.startsWith('HEATMAP') && rows.some((r) => typeof r.data[k] === 'number'));
+  const times = [...new Set(points.map((p) => p.time))].sort();
+  if (calcs.length === 0 || times.length < 2) return null;
+  const fold = Math.ceil(times.length / TREND_WIDTH);
+  const timeIndex = new Map(times.map((t, i) => [t, i]));
+  const groupOf = (data: Record<string, Cell>) => JSON.stringify(groupKeys.map((k) => data[k] ?? null));
+  const series = new Map<string, (number | null)[][]>(); // group → calc → values per folded column
+  for (const r of rows) {
+    series.set(groupOf(r.data), calcs.map((c) => new Array<number | null>(Math.ceil(times.length / fold)).fill(zeroWhenEmpty(c) ? 0 : null)));
+  }
+  for (const p of points) {
+    const s = series.get(groupOf(p.data));
+    if (!s) continue;
+    const col = Math.floor(timeIndex.get(p.time)! / fold);
+    calcs.forEach((c, j) => {
+      const v = p.data[c];
+      if (typeof v !== 'number') return;
+      const prev = s[j][col];
+      s[j][col] = prev === null ? v : Math.max(prev, v);
+    });
+  }
+  const scales = calcs.map((_, j) => {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const s of series.values()) for (const v of s[j]) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    return { lo: Math.min(lo, 0), hi };
+  });
+  const byGroup = rows.map((r) => series.get(groupOf(r.data))!.map((values, j) => bars(values, scales[j].lo, scales[j].hi)));
+  return { columns: calcs.map((c) => `${c} over time`), byGroup };
 }
 
 /** The series as an aligned text table: one row per bucket and group. */
@@ -140,8 +202,10 @@ export function formatSeries(result: QueryResult): string {
 export function formatTable(result: QueryResult): string {
   const rows = result.data.results;
   if (rows.length === 0) return `no events matched (${result.meta.start_time} → ${result.meta.end_time})\n`;
-  const head = Object.keys(rows[0].data);
-  const cells = rows.map((r) => head.map((h) => show(r.data[h] ?? null)));
+  const keys = Object.keys(rows[0].data);
+  const t = trends(result);
+  const head = t ? [...keys, ...t.columns] : keys;
+  const cells = rows.map((r, i) => [...keys.map((h) => show(r.data[h] ?? null)), ...(t ? t.byGroup[i] : [])]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
   const lines = [fmt(head), ...cells.map(fmt)];
@@ -157,7 +221,9 @@ export const queryCommand: Command = {
   help: `Usage: weir query [--calc CALC]... [--where FILTER]... [--by FIELD]... [options]
        weir query --spec FILE.json [--json]
 
-Runs a Honeycomb-style query on the event store and prints one row per group.
+Runs a Honeycomb-style query on the event store and prints one row per group, with each
+calculation's time series drawn as a sparkline (one scale per calculation, so groups compare by eye)
+and each HEATMAP as the field's distribution from its min to its max.
 
   --calc CALC         COUNT, CONCURRENCY, SUM(f), AVG(f), MIN(f), MAX(f), COUNT_DISTINCT(f),
                       P001 P01 P05 P10 P20 P25 P50 P75 P80 P90 P95 P99 P999 (f), HEATMAP(f),

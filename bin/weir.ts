@@ -27,6 +27,7 @@ const code = await main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,
+  progress: process.stderr.isTTY === true,
 });
 process.exitCode = code;
 // Long-running commands resolve after a graceful stop; anything left (keep-alive sockets) must not hold the exit.

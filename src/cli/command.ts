@@ -10,6 +10,8 @@ export interface CliIO {
   cwd: string;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM); long-running commands await it. */
   signal: AbortSignal;
+  /** Draw progress bars on stderr (it is a terminal). Absent: no bars. */
+  progress?: boolean;
 }
 
 export interface Command {

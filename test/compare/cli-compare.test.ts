@@ -95,6 +95,21 @@ test('weir compare: noise filtered, real change reported, exit 4', async (t) => 
   assert.match(text, /noise {7}body\.generatedAt +candidate 40 \(100%\) {2}noise 40 \(100%\)/);
   assert.match(text, /noise {7}header\.x-served-by/);
   assert.doesNotMatch(text, /header\.date/);
+  assert.equal(io.err(), '', 'no progress bar when stderr is not a terminal');
+});
+
+test('weir compare draws a progress bar on a terminal, ending at 100%', async (t) => {
+  const primary = await serve(t, userService('primary', 0, false));
+  const secondary = await serve(t, userService('secondary', 100_000, false));
+  const candidate = await serve(t, userService('candidate', 200_000, false));
+  const file = requestsFile(t, userRequests(30));
+  const io = { ...captureIO(tmpdir()), progress: true };
+  let err = '';
+  io.stderr = (s: string) => void (err += s);
+  const code = await compareCommand.run(['--primary', primary, '--secondary', secondary, '--candidate', candidate, '--requests', file], io);
+  assert.equal(code, 0);
+  const lines = err.split('\r').filter(Boolean);
+  assert.match(lines[lines.length - 1], /^compare \[█{24}\] {2}31\/31 {2}100%.*\n$/);
 });
 
 test('weir compare --json: the report as data', async (t) => {

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { parse } from '../args.ts';
 import { EXIT, UsageError } from '../command.ts';
+import { progressBar } from '../progress.ts';
+import type { Progress } from '../progress.ts';
 import type { CliIO, Command } from '../command.ts';
 import { parseDuration } from '../../util/duration.ts';
 import {
@@ -115,7 +117,10 @@ async function runAll(
   concurrency: number,
   timeoutMs: number,
   signal: AbortSignal,
+  bar: Progress,
 ): Promise<void> {
+  let finished = 0;
+  let failed = 0;
   const agent = new Agent({ connections: concurrency, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -127,13 +132,17 @@ async function runAll(
         send(agent, targets.candidate, req, signal),
       ]);
       const [p, s, c] = outcomes;
+      finished++;
       if (p.status === 'fulfilled' && s.status === 'fulfilled' && c.status === 'fulfilled') {
         collector.record(undefined, req, p.value, s.value, c.value);
+        bar.update(finished, failed ? `${failed} failed` : '');
         continue;
       }
       const names = ['primary', 'secondary', 'candidate'];
       const reasons = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [`${names[i]}: ${describeError(o.reason)}`] : []));
       collector.recordFailure(undefined, req, reasons.join('; '));
+      failed++;
+      bar.update(finished, `${failed} failed`);
     }
   };
   try {
@@ -208,7 +217,12 @@ ${COMPARE_REPORT_HELP}`,
       thresholds: { relative, absolute },
       maxExamples: Math.max(examples, 1),
     });
-    await runAll(requests, targets, collector, concurrency, timeoutMs, io.signal);
+    const bar = progressBar(io, 'compare', requests.length);
+    try {
+      await runAll(requests, targets, collector, concurrency, timeoutMs, io.signal, bar);
+    } finally {
+      bar.finish();
+    }
     if (io.signal.aborted) {
       io.stderr('weir compare: interrupted; the report covers the requests compared so far\n');
     }

@@ -4,6 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { apiCall, resolveTarget } from '../client.ts';
 import { parse } from '../args.ts';
 import { UsageError } from '../command.ts';
+import { progressBar } from '../progress.ts';
+import type { Progress } from '../progress.ts';
 import type { CliIO, Command } from '../command.ts';
 import type { ApiTarget } from '../client.ts';
 import { WeirError } from '../../errors.ts';
@@ -58,7 +60,7 @@ function wait(ms: number, signal: AbortSignal): Promise<void> {
  * Runs a drill against a running Weir and returns its report.
  * @example const report = await runDrill(spec, { url: 'http://127.0.0.1:8081', token }, io.signal);
  */
-export async function runDrill(spec: DrillSpec, target: ApiTarget, signal: AbortSignal): Promise<DrillReport> {
+export async function runDrill(spec: DrillSpec, target: ApiTarget, signal: AbortSignal, bar?: Progress): Promise<DrillReport> {
   const path = `/api/v1/services/${encodeURIComponent(spec.service)}/faults`;
   const interval = spec.interval ?? 5_000;
   const name = spec.name ?? `${spec.service}-drill`;
@@ -74,6 +76,7 @@ export async function runDrill(spec: DrillSpec, target: ApiTarget, signal: Abort
       if (signal.aborted) break;
       const s = await sample(target, spec.service);
       samples.push(s);
+      bar?.update(Math.min(spec.duration, s.at - first.at));
       const d = drillDecision(spec, first, s, s.at);
       if (d.done) {
         outcome = d.outcome;
@@ -110,7 +113,13 @@ export const drillCommand: Command = {
       const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
       throw new WeirError('CONFIG_INVALID', `${positionals[1]} is not a valid drill:\n${problems.join('\n')}`, { details: { problems } });
     }
-    const report = await runDrill(r.data, resolveTarget(values, io.env, io.cwd), io.signal);
+    const bar = progressBar(io, `drill ${r.data.name ?? r.data.service}`, r.data.duration, 'ms');
+    let report: DrillReport;
+    try {
+      report = await runDrill(r.data, resolveTarget(values, io.env, io.cwd), io.signal, bar);
+    } finally {
+      bar.finish();
+    }
     io.stdout(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDrillReport(report));
     return report.outcome === 'completed' ? 0 : report.outcome === 'stopped' ? EXIT_DRILL_STOPPED : 1;
   },

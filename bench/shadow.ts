@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, pinned, rateLoad, waitPort, wrk } from './lib/peers.ts';
+import { WORK, badUpstream, freePort, kill, need, nginxBackends, nginxMirror, pinned, quietRound, rateLoad, waitPort, wrk } from './lib/peers.ts';
 import type { RateResult, WrkResult } from './lib/peers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -29,6 +29,9 @@ const [b1, b2] = backends.ports;
 const procs: ChildProcess[] = [backends.proc];
 const mirror = await nginxMirror(1, b1, b2);
 procs.push(mirror.proc);
+// The setup the issue has in mind: nginx's default proxy_pass in the mirror location, a new connection per copy.
+const mirrorNoKa = await nginxMirror(1, b1, b2, false);
+procs.push(mirrorNoKa.proc);
 const bad = { hang: await badUpstream(1, 'hang'), reset: await badUpstream(1, 'reset'), late: await badUpstream(1, 'late'), slow: await badUpstream(1, 'slow', 20) };
 procs.push(bad.hang.proc, bad.reset.proc, bad.late.proc, bad.slow.proc);
 // A shadow that is healthy but takes 20 ms to answer, as a real service does: nginx's mirror holds the
@@ -71,7 +74,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(`shadow benchmark: ${ROUNDS} rounds × ${SECONDS}s, wrk -c${CONNECTIONS} and the constant-rate client on core 0, proxies + upstreams on core 1, Node ${process.version}`);
 // 1. Throughput with every request mirrored.
 const tput: Array<[string, number]> = [
-  ['nginx mirror 100%', mirror.port], ['weir shadow 100%', ports['weir shadow 100%']],
+  ['nginx mirror 100%', mirror.port], ['nginx mirror 100% (no ka)', mirrorNoKa.port], ['weir shadow 100%', ports['weir shadow 100%']],
   ['nginx mirror 100% (20 ms)', mirrorSlow.port], ['weir shadow 100% (20 ms)', ports['weir shadow 100% (20 ms)']],
   ['weir (no shadow)', ports['weir (no shadow)']],
 ];
@@ -93,8 +96,14 @@ const lat = new Map<string, RateResult[]>(latNames.map((n) => [n, []]));
 console.log(`\nuser latency at ${rate} req/s (constant rate, ${SECONDS}s each, interleaved ${ROUNDS}×)`);
 for (const n of latNames) await rateLoad(0, ports[n], rate, 2); // warm-up
 for (let r = 0; r < ROUNDS; r++) {
-  for (const n of latNames) {
-    const x = await rateLoad(0, ports[n], rate, SECONDS);
+  const round = await quietRound(async () => {
+    const xs: RateResult[] = [];
+    for (const n of latNames) xs.push(await rateLoad(0, ports[n], rate, SECONDS));
+    return xs;
+  });
+  for (let i = 0; i < latNames.length; i++) {
+    const n = latNames[i];
+    const x = round[i];
     lat.get(n)!.push(x);
     console.log(`  round ${r + 1} ${n.padEnd(20)} p50 ${x.p50.toFixed(3)} p99 ${x.p99.toFixed(3)} ms  client lag ≤ ${x.clientLagMs.toFixed(1)} ms${x.failed + x.non2xx ? `  user errors ${x.failed + x.non2xx}` : ''}`);
   }
@@ -112,6 +121,7 @@ for (const n of latNames) {
   console.log(`  ${n.padEnd(26)} ${''.padStart(8)} ${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)} ${p99.toFixed(3).padStart(9)} ${(p99 / offP99).toFixed(2).padStart(10)} ${String(errs).padStart(12)}`);
 }
 console.log(`\n  weir shadow 100% ÷ nginx mirror 100%, shadow as fast as primary   ${(rpsOf('weir shadow 100%') / rpsOf('nginx mirror 100%')).toFixed(2)}×   (target ≥ 2)`);
+console.log(`  the same, nginx's mirror opening a connection per copy (no ka)  ${(rpsOf('weir shadow 100%') / rpsOf('nginx mirror 100% (no ka)')).toFixed(2)}×   (target ≥ 2)`);
 console.log(`  weir shadow 100% ÷ nginx mirror 100%, shadow answers in 20 ms    ${(rpsOf('weir shadow 100% (20 ms)') / rpsOf('nginx mirror 100% (20 ms)')).toFixed(2)}×   (target ≥ 2)`);
 console.log(`  user p99, shadow+compare ÷ off          ${(median(lat.get('weir shadow+compare')!.map((x) => x.p99)) / offP99).toFixed(2)}×   (target ≤ 1.1)`);
 for (const n of ['shadow hangs', 'shadow resets', 'shadow 10 s late'] as const) {

@@ -1,7 +1,7 @@
 import type { SequentialCanaryState } from '../stats/index.ts';
-import { calculation, canaryOnlyErrors, versionData } from './events-source.ts';
+import { calculation, canaryOnlyErrors, sequentialData, versionData } from './events-source.ts';
 import type { EventsLike, VersionData } from './events-source.ts';
-import { judgeRun } from './judge.ts';
+import { judgeRun, sequentialJudgement } from './judge.ts';
 import type { JudgeInput, JudgeSettings } from './judge.ts';
 import { fillTemplate, queryPrometheus, webhookMetric } from './remote-sources.ts';
 import type { AnalysisRun } from './types.ts';
@@ -27,6 +27,12 @@ export interface AnalysisRequest {
 export interface Analyzer {
   /** Measures and judges; never throws (a failing source makes the run's phase Error). */
   run(req: AnalysisRequest): Promise<{ run: AnalysisRun; sequential: SequentialCanaryState }>;
+  /**
+   * The watch between runs: only the anytime-valid sequential test, on events already committed (no
+   * flush). Returns a Failed run when the test fails the canary, otherwise null; never throws. Being
+   * anytime-valid, checking it every second costs no false alarms.
+   */
+  watch?(req: Omit<AnalysisRequest, 'final'>): Promise<{ run: AnalysisRun; sequential: SequentialCanaryState } | null>;
 }
 
 const EMPTY: VersionData = {
@@ -94,6 +100,27 @@ export function createAnalyzer(o: { events: () => EventsLike | undefined }): Ana
         reasons: [...problems, ...v.reasons], samples: v.samples, metrics: v.metrics, judge: v.judge, sequential: v.sequential, newErrors: v.newErrors,
       };
       return { run, sequential: v.sequentialState };
+    },
+
+    async watch(req) {
+      const store = o.events();
+      const seq = req.settings.sequential;
+      if (!store || !seq || req.traffic !== 'live') return null;
+      try {
+        const win = (version: string) => ({ service: req.service, version, from: req.from, to: req.to, traffic: req.traffic });
+        const [canary, baseline] = [await sequentialData(store, win(req.canary)), await sequentialData(store, win(req.baseline))];
+        const s = sequentialJudgement(canary, baseline, req.canaryShare, seq, req.sequential);
+        if (!s || s.decision !== 'fail') return null;
+        const summary = `sequential test: ${s.reasons.join('; ')}`;
+        const run: AnalysisRun = {
+          id: req.runId, rolloutId: req.rolloutId, service: req.service, step: req.step, baseline: req.baseline, canary: req.canary,
+          traffic: req.traffic, window: { from: req.from, to: req.to }, phase: 'Failed', summary, reasons: [summary],
+          samples: { baseline: baseline.requests, canary: canary.requests }, metrics: [], sequential: s.outcome, newErrors: [],
+        };
+        return { run, sequential: s.state };
+      } catch {
+        return null; // the next regular run reports a failing store
+      }
     },
   };
 }

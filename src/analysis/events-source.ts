@@ -69,15 +69,42 @@ export async function versionData(store: EventsLike, w: VersionWindow, bucketMs:
     `SELECT duration_ms AS d FROM (SELECT duration_ms FROM events WHERE ${sql}) USING SAMPLE reservoir(5000 ROWS) REPEATABLE (7)`, params)).map((r) => Number(r.d));
   const series = requests === 0 ? [] : (await store.sql(
     `SELECT avg(CASE WHEN ${ERR} THEN 1.0 ELSE 0.0 END) AS rate FROM events WHERE ${sql} GROUP BY floor("timestamp" / ${Math.max(1, Math.floor(bucketMs))}) ORDER BY 1`, params)).map((r) => Number(r.rate));
-  const byPath = errors === 0 ? [] : await store.sql(
-    `SELECT "url.path" AS k, count(*) AS e FROM events WHERE ${sql} AND ${ERR} GROUP BY 1 ORDER BY 2 DESC LIMIT 20`, params);
+  const byPath = errors === 0 ? {} : await errorsByPath(store, sql, params);
   return {
     requests, errors,
     successRate: requests ? (100 * (requests - errors)) / requests : null,
     percentiles: Object.fromEntries(PERCENTILE_KEYS.map((k) => [k, num(row?.[k])])),
     logLatency: { n: requests, mean: Number(row?.lmean ?? 0), variance: Number(row?.lvar ?? 0) },
     durations, errorRateSeries: series,
-    errorsByPath: Object.fromEntries(byPath.map((r) => [String(r.k), Number(r.e)])),
+    errorsByPath: byPath,
+  };
+}
+
+/** Errors per URL path, the most frequent 20. */
+async function errorsByPath(store: EventsLike, sql: string, params: (string | number)[]): Promise<Record<string, number>> {
+  const rows = await store.sql(`SELECT "url.path" AS k, count(*) AS e FROM events WHERE ${sql} AND ${ERR} GROUP BY 1 ORDER BY 2 DESC LIMIT 20`, params);
+  return Object.fromEntries(rows.map((r) => [String(r.k), Number(r.e)]));
+}
+
+/**
+ * Only what the sequential test needs of a version (counts, ln-latency moments, errors per path):
+ * cheap enough for the controller to read every second between analysis runs.
+ *
+ * @example
+ *   const d = await sequentialData(store, { service: 'shop', version: 'canary', from, to, traffic: 'live' });
+ */
+export async function sequentialData(store: EventsLike, w: VersionWindow): Promise<Pick<VersionData, 'requests' | 'errors' | 'logLatency' | 'errorsByPath'>> {
+  const { sql, params } = where(w);
+  const [row] = await store.sql(
+    `SELECT count(*) AS n, count(*) FILTER (WHERE ${ERR}) AS errors,
+       avg(ln(greatest(duration_ms, 0.001))) AS lmean, coalesce(var_samp(ln(greatest(duration_ms, 0.001))), 0) AS lvar
+     FROM events WHERE ${sql}`, params);
+  const requests = Number(row?.n ?? 0);
+  const errors = Number(row?.errors ?? 0);
+  return {
+    requests, errors,
+    logLatency: { n: requests, mean: Number(row?.lmean ?? 0), variance: Number(row?.lvar ?? 0) },
+    errorsByPath: errors === 0 ? {} : await errorsByPath(store, sql, params),
   };
 }
 

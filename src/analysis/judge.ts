@@ -9,7 +9,11 @@ export interface JudgeSettings {
   minSamples: number;
   metrics: AnalysisMetricConfig[];
   judge: { compare: 'baseline' | 'none'; pass: number; marginal: number };
-  sequential: false | { alpha: number; allowedLatencyIncrease: number };
+  /**
+   * The anytime-valid sequential test, or false. `watchMs`: between analysis runs the controller
+   * checks it this often on committed events (default 1000; 0 turns the watch off).
+   */
+  sequential: false | { alpha: number; allowedLatencyIncrease: number; watchMs?: number };
   newErrors: 'fail' | 'ignore';
 }
 
@@ -122,24 +126,14 @@ export function judgeRun(input: JudgeInput, settings: JudgeSettings): Verdict {
 
   let sequential: Verdict['sequential'];
   let sequentialState = input.sequential;
-  if (live && baseline && settings.sequential && input.canaryShare > 0 && input.canaryShare < 1 && canary.requests + baseline.requests > 0) {
-    const keys = [...new Set([...Object.keys(canary.errorsByPath), ...Object.keys(baseline.errorsByPath)])];
-    const s = judgeSequentialCanary({
-      requests: { baseline: baseline.requests, canary: canary.requests },
-      errors: { baseline: baseline.errors, canary: canary.errors },
-      logLatency: canary.requests > 1 && baseline.requests > 1 ? { baseline: baseline.logLatency, canary: canary.logLatency } : undefined,
-      errorsByKey: keys.length ? keys.map((k) => ({ key: k, baseline: baseline.errorsByPath[k] ?? 0, canary: canary.errorsByPath[k] ?? 0 })) : undefined,
-    }, { canaryShare: input.canaryShare, alpha: settings.sequential.alpha, allowedLatencyIncrease: settings.sequential.allowedLatencyIncrease, keyCount: Math.max(keys.length, 10) }, input.sequential);
-    sequentialState = s.state;
-    sequential = {
-      decision: s.decision,
-      errors: { pValue: s.errors.pValue, rateRatio: s.errors.rateRatio, canaryShareOfErrors: s.errors.canaryShareOfErrors, expectedShare: s.errors.expectedShare },
-      latency: s.latency && { pValue: s.latency.pValue, ratio: s.latency.ratio, ratioLower: s.latency.ratioLower, ratioUpper: s.latency.ratioUpper },
-      errorKeys: s.errorKeys.map((k) => ({ key: k.key, pValue: k.pValue, canaryShareOfErrors: k.canaryShareOfErrors, failed: k.failed })),
-      srm: s.srm,
-    };
-    if (s.decision === 'fail') fails.push(`sequential test: ${s.reasons.join('; ')}`);
-    else if (s.decision === 'invalid') inconclusive.push(`sequential test invalid: ${s.reasons.join('; ')}`);
+  if (live && baseline && settings.sequential) {
+    const s = sequentialJudgement(canary, baseline, input.canaryShare, settings.sequential, input.sequential);
+    if (s) {
+      sequentialState = s.state;
+      sequential = s.outcome;
+      if (s.decision === 'fail') fails.push(`sequential test: ${s.reasons.join('; ')}`);
+      else if (s.decision === 'invalid') inconclusive.push(`sequential test invalid: ${s.reasons.join('; ')}`);
+    }
   }
 
   if (input.newErrors.length && settings.newErrors === 'fail') {
@@ -153,4 +147,45 @@ export function judgeRun(input: JudgeInput, settings: JudgeSettings): Verdict {
     ? `${good}${judge ? `; score ${judge.score}` : ''}${sequential ? `; sequential p(errors)=${fmt(sequential.errors.pValue)}${sequential.latency ? `, latency ratio ${fmt(sequential.latency.ratio)} [${fmt(sequential.latency.ratioLower)}, ${fmt(sequential.latency.ratioUpper)}]` : ''}` : ''}`
     : reasons[0];
   return { phase, summary, reasons, metrics, judge, sequential, samples, newErrors: input.newErrors, sequentialState };
+}
+
+/** What the sequential test needs of a version: counts, ln-latency moments, errors per path. */
+export type SequentialData = Pick<VersionData, 'requests' | 'errors' | 'logLatency' | 'errorsByPath'>;
+
+/**
+ * The sequential canary test (`judgeSequentialCanary`) on two versions' cumulative data since the
+ * step began, with errors per URL path as keys. Shared by every analysis run and by the controller's
+ * watch between runs. Null when it cannot run (no traffic, a share of 0 or 100 %).
+ *
+ * @example
+ *   const s = sequentialJudgement(canary, baseline, 0.1, { alpha: 0.01, allowedLatencyIncrease: 0 }, INITIAL_SEQUENTIAL_STATE);
+ *   if (s?.decision === 'fail') console.log(s.reasons);
+ */
+export function sequentialJudgement(
+  canary: SequentialData,
+  baseline: SequentialData,
+  canaryShare: number,
+  settings: { alpha: number; allowedLatencyIncrease: number },
+  state: SequentialCanaryState,
+): { decision: 'fail' | 'continue' | 'invalid'; reasons: string[]; state: SequentialCanaryState; outcome: NonNullable<Verdict['sequential']> } | null {
+  if (!(canaryShare > 0 && canaryShare < 1) || canary.requests + baseline.requests === 0) return null;
+  const keys = [...new Set([...Object.keys(canary.errorsByPath), ...Object.keys(baseline.errorsByPath)])];
+  const s = judgeSequentialCanary({
+    requests: { baseline: baseline.requests, canary: canary.requests },
+    errors: { baseline: baseline.errors, canary: canary.errors },
+    logLatency: canary.requests > 1 && baseline.requests > 1 ? { baseline: baseline.logLatency, canary: canary.logLatency } : undefined,
+    errorsByKey: keys.length ? keys.map((k) => ({ key: k, baseline: baseline.errorsByPath[k] ?? 0, canary: canary.errorsByPath[k] ?? 0 })) : undefined,
+  }, { canaryShare, alpha: settings.alpha, allowedLatencyIncrease: settings.allowedLatencyIncrease, keyCount: Math.max(keys.length, 10) }, state);
+  return {
+    decision: s.decision,
+    reasons: s.reasons,
+    state: s.state,
+    outcome: {
+      decision: s.decision,
+      errors: { pValue: s.errors.pValue, rateRatio: s.errors.rateRatio, canaryShareOfErrors: s.errors.canaryShareOfErrors, expectedShare: s.errors.expectedShare },
+      latency: s.latency && { pValue: s.latency.pValue, ratio: s.latency.ratio, ratioLower: s.latency.ratioLower, ratioUpper: s.latency.ratioUpper },
+      errorKeys: s.errorKeys.map((k) => ({ key: k.key, pValue: k.pValue, canaryShareOfErrors: k.canaryShareOfErrors, failed: k.failed })),
+      srm: s.srm,
+    },
+  };
 }

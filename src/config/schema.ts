@@ -142,7 +142,12 @@ export const rolloutSchema = z.strictObject({
     metrics: z.array(analysisMetricSchema).optional(),
     judge: z.strictObject({ compare: z.enum(['baseline', 'none']).optional(), pass: z.number().min(0).max(100).optional(), marginal: z.number().min(0).max(100).optional() }).optional(),
     /** The anytime-valid sequential test (docs/statistics.md); `false` turns it off. */
-    sequential: z.union([z.literal(false), z.strictObject({ alpha: z.number().gt(0).lt(1).optional(), allowedLatencyIncrease: z.number().min(0).optional() })]).optional(),
+    sequential: z.union([z.literal(false), z.strictObject({
+      alpha: z.number().gt(0).lt(1).optional(),
+      allowedLatencyIncrease: z.number().min(0).optional(),
+      /** How often the controller checks the sequential test between analysis runs (default 1s); false: only at runs. */
+      watch: z.union([z.literal(false), duration]).optional(),
+    })]).optional(),
     /** An error fingerprint only the canary has: fail (default) or ignore. */
     newErrors: z.enum(['fail', 'ignore']).optional(),
   }).optional(),

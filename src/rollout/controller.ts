@@ -50,6 +50,9 @@ export class RolloutController {
   #ticking = false;
   /** Actions in flight (analysis runs, gates), awaited by `idle()` and `stop`. */
   #pending = new Set<Promise<void>>();
+  /** Services whose sequential watch is reading, and when each was last started. */
+  #watching = new Set<string>();
+  #lastWatch = new Map<string, number>();
 
   constructor(o: RolloutControllerOptions) {
     this.#o = o;
@@ -138,7 +141,8 @@ export class RolloutController {
         if (!versions || !(state.canary in versions) || !(state.stable in versions)) {
           await this.#apply(r.service, { type: 'abort', actor: 'controller', reason: `${r.service}, ${state.canary} or ${state.stable} is no longer in the config` }, 'controller');
         } else {
-          await this.#apply(r.service, { type: 'tick' }, 'controller');
+          const next = await this.#apply(r.service, { type: 'tick' }, 'controller');
+          if (next) this.#watch(next);
         }
       }
     } catch (e) {
@@ -266,6 +270,41 @@ export class RolloutController {
       this.#pending.add(p);
       void p.finally(() => this.#pending.delete(p));
     }
+  }
+
+  /**
+   * Between analysis runs, every `sequential.watchMs` (default 1 s), checks the anytime-valid sequential
+   * test alone on committed events (live analysis steps, running or paused: the canary still serves
+   * its share). Checking often costs no false alarms, and a bad canary is failed seconds after the
+   * evidence is there instead of at the next run. Only a failure is recorded, as a Failed run.
+   */
+  #watch(state: RolloutState): void {
+    const analyzer = this.#o.analyzer;
+    const service = state.service;
+    const step = state.spec.steps[state.step];
+    const seq = state.spec.analysis.sequential;
+    if (!analyzer.watch || this.#watching.has(service) || (state.phase !== 'Progressing' && state.phase !== 'Paused')) return;
+    if (step?.kind !== 'analysis' || step.traffic !== 'live' || !state.analysis || !seq) return;
+    const every = seq.watchMs ?? 1000;
+    const now = this.#o.now();
+    if (every <= 0 || now - (this.#lastWatch.get(service) ?? Number.NEGATIVE_INFINITY) < every) return;
+    this.#lastWatch.set(service, now);
+    this.#watching.add(service);
+    const p = analyzer.watch({
+      runId: `${state.id}/${state.step}/watch-${now}`, rolloutId: state.id, service, step: state.step, baseline: state.stable, canary: state.canary,
+      from: state.stepStartedAt, to: now, traffic: 'live', canaryShare: state.weight / 100, settings: state.spec.analysis, sequential: state.analysis.sequential,
+    }).then(async (r) => {
+      if (!r) return;
+      const cur = (await this.get(service))?.state;
+      // The step may have moved on (or the rollout ended) while the watch was reading.
+      if (!cur || cur.id !== state.id || cur.step !== state.step || isFinal(cur.phase)) return;
+      await this.#o.store.appendAnalysisRun(service, r.run);
+      this.#o.log?.(`weir: analysis ${r.run.id}: ${r.run.phase} — ${r.run.summary}`);
+      await this.#apply(service, { type: 'analysis', runId: r.run.id, step: state.step, phase: 'Failed', summary: r.run.summary, sequential: r.sequential }, 'analysis');
+    }).catch((e) => this.#o.log?.(`weir: rollout ${service}: sequential watch: ${(e as Error).message}`))
+      .finally(() => this.#watching.delete(service));
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
   }
 
   async #action(service: string, a: RolloutAction): Promise<void> {

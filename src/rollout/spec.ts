@@ -48,7 +48,11 @@ export function rolloutSpec(cfg: RolloutConfig | undefined): RolloutSpec {
       inconclusiveLimit: a.inconclusiveLimit ?? 10,
       metrics,
       judge: { compare: a.judge?.compare ?? 'baseline', pass: a.judge?.pass ?? 95, marginal: a.judge?.marginal ?? 75 },
-      sequential: a.sequential === false ? false : { alpha: a.sequential?.alpha ?? 0.01, allowedLatencyIncrease: a.sequential?.allowedLatencyIncrease ?? 0 },
+      sequential: a.sequential === false ? false : {
+        alpha: a.sequential?.alpha ?? 0.01,
+        allowedLatencyIncrease: a.sequential?.allowedLatencyIncrease ?? 0,
+        watchMs: a.sequential?.watch === false ? 0 : a.sequential?.watch ?? 1000,
+      },
       newErrors: a.newErrors ?? 'fail',
     },
     blackouts: c.blackouts ?? [],

@@ -24,7 +24,7 @@ export interface RolloutSpec {
     inconclusiveLimit: number;
     metrics: AnalysisMetricConfig[];
     judge: { compare: 'baseline' | 'none'; pass: number; marginal: number };
-    sequential: false | { alpha: number; allowedLatencyIncrease: number };
+    sequential: false | { alpha: number; allowedLatencyIncrease: number; /** Sequential watch between runs, ms (0: off; absent in older states: 1000). */ watchMs?: number };
     newErrors: 'fail' | 'ignore';
   };
   blackouts: BlackoutConfig[];

@@ -112,3 +112,34 @@ test('weir halt sends every service back to stable and freezes rollouts until un
   assert.equal(again.json.phase, 'Paused');
   assert.deepEqual(again.json.weights, { stable: 70, canary: 30 });
 });
+
+test('between analysis runs the sequential watch fails a bad canary within seconds, long before the first run is due', async (t) => {
+  const s = await startStack(t, {
+    canary: { errorRate: 0.3 },
+    rollout: 'steps:\n  - setWeight: 50\n  - analysis: { interval: 60s, count: 3 }\nanalysis:\n  minSamples: 50',
+  });
+  const started = await s.api<Status>('POST', '/api/v1/services/shop/rollout', { to: 'canary' });
+  assert.equal(started.status, 201, JSON.stringify(started.json));
+  const sent = await s.traffic(400);
+  assert.ok((sent['v2:500'] ?? 0) > 0, JSON.stringify(sent));
+  const begin = s.clock.t;
+  let last = Date.now();
+  const failed = await waitFor(async () => {
+    // Fake time moves a second per 100 ms of real time (the store commits on a real-time beat), and
+    // stops short of the first regular run at 60 s.
+    if (Date.now() - last >= 100 && s.clock.t < begin + 50_000) {
+      s.clock.t += 1000;
+      last = Date.now();
+    }
+    const r = (await s.api<Status & { runs: (Run & { id: string })[] }>('GET', '/api/v1/services/shop/rollout')).json;
+    return r.phase !== 'Progressing' && r;
+  }, 'the watch to fail the canary');
+  assert.equal(failed.phase, 'Failed', failed.message);
+  assert.ok(s.clock.t - begin < 60_000, 'before the first regular run');
+  assert.deepEqual(failed.weights, { stable: 100, canary: 0 });
+  const run = failed.runs[0];
+  assert.match(run.id, /\/watch-\d+$/);
+  assert.equal(run.phase, 'Failed');
+  assert.match(run.summary, /^sequential test: canary has/);
+  assert.ok(run.samples.canary > 0 && run.samples.baseline > 0, JSON.stringify(run.samples));
+});

@@ -180,3 +180,34 @@ test('the stream route: the current table first, a heartbeat comment, nothing re
   const caughtUp = await read({ 'last-event-id': String(plane.table.version) });
   assert.ok(!caughtUp.includes('event: table'), 'a client that has the version is not sent it again');
 });
+
+test('weir proxy --capture-header and --max-header-bytes: the header lands on shipped events; a larger head gets 431', async (t) => {
+  const { main } = await import('../../src/cli/main.ts');
+  const a = await backend(t, echo('stable'));
+  const b = await backend(t, echo('canary'));
+  const dir = configDir(t, a.url, b.url);
+  const server = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN } });
+  t.after(() => server.close());
+  const control = `http://127.0.0.1:${server.controlAddress.port}`;
+  const stop = new AbortController();
+  let out = '';
+  const running = main(['proxy', '--control', control, '--token', ADMIN, '--listen', '127.0.0.1:0', '--state-file', join(dir, 'pt.json'),
+    '--capture-header', 'X-Tenant', '--max-header-bytes', '4096', '--json'], {
+    stdout: (s) => void (out += s), stderr: () => {}, env: {}, cwd: dir, signal: stop.signal,
+  });
+  t.after(async () => { stop.abort(); await running; });
+  await eventually(() => out.includes('\n'), 'weir proxy to start');
+  const { proxy } = JSON.parse(out.split('\n')[0]) as { proxy: string };
+  const ok = await request(`${proxy}/hello`, { headers: { 'x-tenant': 'acme' } });
+  await ok.body.dump();
+  assert.equal(ok.statusCode, 200);
+  const big = await request(`${proxy}/hello`, { headers: { 'x-big': 'y'.repeat(5000) } });
+  await big.body.dump();
+  assert.equal(big.statusCode, 431);
+  await eventually(async () => {
+    const r = await api(control, ADMIN, 'POST', '/api/v1/query', {
+      calculations: [{ op: 'COUNT' }], filters: [{ column: 'http.request.header.x-tenant', op: '=', value: 'acme' }], time_range: 3600,
+    });
+    return r.status === 200 && (r.body as { data: { results: { data: { COUNT: number } }[] } }).data.results[0]?.data.COUNT === 1;
+  }, 'the captured header on the shipped event');
+});

@@ -26,12 +26,19 @@ Options:
       --admin ADDR      serve GET /healthz and /readyz (table version, stream, event counts) on host:port
       --state-file PATH where the last table is saved (default: .weir/proxy-table.json)
       --startup-wait MS how long to wait for the control plane before serving the saved table (default 3000)
+      --capture-header NAME  record this request header on events as http.request.header.NAME
+                        (repeatable; weir.yaml's events.captureHeaders, for a proxy without weir.yaml)
+      --raw-sticky-key  also record the sticky key itself on events (weir.sticky_key), not only its hash
+      --max-header-bytes N   largest request head accepted, bytes (default 16384; larger gets 431)
       --json            print the startup summary as JSON`,
   async run(args, io) {
     const { values } = parse(args, {
       control: { type: 'string' }, token: { type: 'string' }, listen: { type: 'string' }, admin: { type: 'string' },
       'state-file': { type: 'string' }, 'startup-wait': { type: 'string' }, json: { type: 'boolean' },
+      'capture-header': { type: 'string', multiple: true }, 'raw-sticky-key': { type: 'boolean' }, 'max-header-bytes': { type: 'string' },
     });
+    const maxHeaderBytes = values['max-header-bytes'] === undefined ? undefined : Number(values['max-header-bytes']);
+    if (maxHeaderBytes !== undefined && !(Number.isInteger(maxHeaderBytes) && maxHeaderBytes >= 1024)) throw new UsageError('--max-header-bytes must be a whole number of bytes, at least 1024');
     const controlUrl = values.control ?? io.env.WEIR_URL ?? 'http://127.0.0.1:8081';
     const token = values.token ?? io.env.WEIR_TOKEN;
     if (!token) throw new UsageError('--token (or WEIR_TOKEN) is required: create one with `weir tokens create proxy --scope operator`');
@@ -43,6 +50,7 @@ Options:
         controlUrl, token, listen: values.listen ?? '127.0.0.1:8080', adminListen: values.admin, startupWaitMs: wait, signal: io.signal,
         stateFile: resolve(io.cwd, values['state-file'] ?? join('.weir', 'proxy-table.json')),
         log: (l) => io.stderr(`${l}\n`),
+        proxy: { captureHeaders: values['capture-header'], rawStickyKey: values['raw-sticky-key'], maxHeaderBytes },
       });
     } catch (e) {
       io.stderr(`weir proxy: ${e instanceof WeirError ? e.message : (e as Error).stack}\n`);

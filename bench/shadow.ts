@@ -39,7 +39,12 @@ procs.push(bad.hang.proc, bad.reset.proc, bad.late.proc, bad.slow.proc);
 const mirrorSlow = await nginxMirror(1, b1, bad.slow.port);
 procs.push(mirrorSlow.proc);
 
-/** Starts `weir up` with one service; `shadowTo` and `compare` switch the capabilities on. */
+/**
+ * Starts `weir up` with one service; `shadowTo` and `compare` switch the capabilities on. Events go to
+ * the JSON-lines access log (like nginx's access log), not the embedded DuckDB store: the same setup
+ * as `weir` in bench/proxy.ts, which also measures what the store adds. Seven processes each with
+ * their own store on the proxies' core would measure DuckDB's background work, not shadowing.
+ */
 async function weir(name: string, shadowTo: number | null, compare: boolean): Promise<number> {
   const port = await freePort();
   const control = await freePort();
@@ -47,6 +52,7 @@ async function weir(name: string, shadowTo: number | null, compare: boolean): Pr
   const yaml = `proxy: { listen: 127.0.0.1:${port} }
 control: { listen: 127.0.0.1:${control} }
 dataDir: ${WORK}/weir-${name}
+events: { store: false }
 services:
   shop:
     match: { pathPrefix: / }

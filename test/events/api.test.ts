@@ -174,8 +174,9 @@ test('weir query: flags or --spec, a table by default and JSON with --json, thro
   const table = await run(['--calc', 'COUNT', '--calc', 'P99(duration_ms)', '--where', 'status>=500', '--by', 'version', '--last', '2h', '--order', 'version asc']);
   assert.equal(table.code, 0);
   const lines = table.out.split('\n');
-  assert.match(lines[0], /^version\s+COUNT\s+P99\(duration_ms\)$/);
-  assert.match(lines[1], /^v\d\s+\d+\s+[\d.]+$/);
+  // Each group's series follows as sparklines ("… over time" columns) since the CLI draws them.
+  assert.match(lines[0], /^version\s+COUNT\s+P99\(duration_ms\)(\s+COUNT over time\s+P99\(duration_ms\) over time)?$/);
+  assert.match(lines[1], /^v\d\s+\d+\s+[\d.]+(\s|$)/);
   const versions = lines.slice(1).filter((l) => /^v\d/.test(l)).map((l) => l.split(/\s+/)[0]);
   assert.deepEqual(versions, [...versions].sort());
   const withSeries = await run(['--by', 'version', '--last', '2h', '--granularity', '30m', '--series']);

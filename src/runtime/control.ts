@@ -80,12 +80,12 @@ export interface RunningControl {
 }
 
 /**
- * `POST /api/v1/events` (operator) into the control plane's sink, for `weir proxy` nodes: used only
+ * `POST /api/v1/events` or `/api/v1/proxy-events` (operator) into the control plane's sink: used only
  * while no capability (the event store) serves that route itself. Same contract: a JSON array of events.
  */
-function sinkEventsRoute(sink: EventSink): ApiRoute {
+function sinkEventsRoute(sink: EventSink, path: string): ApiRoute {
   return {
-    method: 'POST', path: '/api/v1/events', scope: 'operator',
+    method: 'POST', path, scope: 'operator',
     async handler(req, res) {
       const parsed = parseEventBatch(await readJson(req, 16 * 1024 * 1024));
       if ('error' in parsed) throw new WeirError('BAD_REQUEST', parsed.error);
@@ -184,7 +184,7 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     ...createTokensRoutes(tokens),
     ...createTableStreamRoutes(plane, { signal: streams.signal }),
     ...extRoutes,
-    ...(extRoutes.some((r) => r.method === 'POST' && r.path === '/api/v1/events') ? [] : [sinkEventsRoute(sink)]),
+    ...['/api/v1/events', '/api/v1/proxy-events'].filter((p) => !extRoutes.some((r) => r.method === 'POST' && r.path === p)).map((p) => sinkEventsRoute(sink, p)),
   ];
   const control = createControlServer({ routes, tokens: tokens.grants, tokenHeaders: ['x-api-key'] });
   const cl = splitListen(opts.controlListen ?? config.control?.listen ?? '127.0.0.1:8081');

@@ -7,7 +7,7 @@ import type { BackoffPolicy } from './backoff.ts';
 import { controlUrls } from './table-stream.ts';
 
 export interface EventShipperOptions {
-  /** The control API's base URL (or several replicas', tried in turn after a failure); batches go to `POST /api/v1/events`. */
+  /** The control API's base URL (or several replicas', tried in turn after a failure); batches go to `POST /api/v1/proxy-events` (stored, counted in `/metrics`, exported like the in-process proxy's). */
   controlUrl: string | readonly string[];
   /** A token allowed to post events (scope operator). */
   token: string;
@@ -60,7 +60,7 @@ export function createEventShipper(opts: EventShipperOptions): EventShipper {
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => {});
-  const urls = controlUrls(opts.controlUrl).map((u) => `${u}/api/v1/events`);
+  const urls = controlUrls(opts.controlUrl).map((u) => `${u}/api/v1/proxy-events`);
   let which = 0;
   const closing = new AbortController();
   let queue: WideEvent[] = [];

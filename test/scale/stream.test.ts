@@ -55,8 +55,15 @@ test('a proxy node follows the control plane: first table, weight changes, the s
     const saved = readTableFile(stateFile);
     return 'table' in saved && saved.table.version === server.plane.table.version;
   }, 'the newest table saved to the state file');
-  await eventually(() => node.events.stats().shipped >= 2, 'events shipped to POST /api/v1/events');
+  await eventually(() => node.events.stats().shipped >= 2, 'events shipped to POST /api/v1/proxy-events');
   assert.equal(node.events.stats().dropped, 0);
+  // The control plane's Prometheus counters include the requests the remote proxy served.
+  await eventually(async () => {
+    const m = await request(`${control}/metrics`);
+    const text = await m.body.text();
+    const served = [...text.matchAll(/^weir_proxy_requests_total\{[^}]*service="shop"[^}]*\} (\d+)/gm)].reduce((a, x) => a + Number(x[1]), 0);
+    return served >= 2;
+  }, 'the shipped requests in /metrics');
   const once = await api(control, ADMIN, 'GET', '/api/v1/routing-table');
   assert.equal(once.body.version, server.plane.table.version);
 });

@@ -40,8 +40,8 @@ export interface LeaderElection {
 /**
  * Leader election over a lock that lives as long as one connection (a PostgreSQL session advisory
  * lock). Every `intervalMs` the follower tries the lock and the leader confirms it still holds it; a
- * broken connection or a failed check makes this replica a follower at once, and the next round
- * reconnects and tries again. Nothing is cached: `isLeader()` is false from the moment doubt arises.
+ * broken connection or a failed check makes this replica a follower at once, and it reconnects and
+ * tries again three rounds later (a follower takes over first). Nothing is cached: `isLeader()` is false from the moment doubt arises.
  *
  * @example
  *   const election = startLeaderElection({ connect: (lost) => pgLeaderLock(url, schema, lost) });
@@ -57,6 +57,12 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
   let reason: string | undefined = 'starting';
   let stopped = false;
   let running: Promise<void> | undefined;
+  /**
+   * A replica that just lost the leadership waits three rounds before trying again, so that a follower
+   * whose session is sound takes over (the one that lost its session may be the unhealthy one, and a
+   * race it wins again would make the hand-over a matter of luck). Alone, it leads again after that.
+   */
+  let holdUntil = Number.NEGATIVE_INFINITY;
 
   const set = (next: boolean, why?: string) => {
     reason = next ? undefined : why;
@@ -69,6 +75,7 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
   const drop = (why: string) => {
     const l = lock;
     lock = undefined;
+    if (leader) holdUntil = now() + 3 * interval;
     set(false, why);
     void l?.close().catch(() => {});
   };
@@ -77,6 +84,7 @@ export function startLeaderElection(opts: LeaderElectionOptions): LeaderElection
     if (stopped) return;
     try {
       if (!lock) {
+        if (now() < holdUntil) return;
         // The connection may report its loss before connect() resolves: only the current lock's loss counts.
         let opened: LeaderLock | undefined;
         opened = await opts.connect((why) => { if (opened !== undefined && lock === opened) drop(`lost the lock connection: ${why}`); });

@@ -113,8 +113,19 @@ test('a proxy node keeps serving while the control plane restarts, then picks up
   await first.close();
   await eventually(() => !node.connected(), 'the proxy to notice the control plane is gone');
   for (let i = 0; i < 5; i++) assert.equal(await via(proxy), 'stable', 'still serving the last table');
-  const second = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN }, controlListen: `127.0.0.1:${port}` });
-  t.after(() => second.close());
+  // The freed port can be taken for a moment as the local end of another test's outgoing connection
+  // (the ephemeral range is shared): retry the bind until it is free again.
+  let second: Awaited<ReturnType<typeof startServer>> | undefined;
+  await eventually(async () => {
+    try {
+      second = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN }, controlListen: `127.0.0.1:${port}` });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(String(e))) return false;
+      throw e;
+    }
+  }, 'the control port to be free again');
+  t.after(() => second!.close());
   await eventually(() => node.connected(), 'the proxy to reconnect');
   await api(control, ADMIN, 'PUT', '/api/v1/services/shop/weights', { stable: 0, canary: 100 });
   await eventually(async () => (await via(proxy)) === 'canary', 'the new table after the restart');

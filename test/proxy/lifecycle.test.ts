@@ -40,8 +40,10 @@ test('streams a large upload and download with flat memory', async (t) => {
   for await (const c of down.body) got += (c as Buffer).length;
   clearInterval(sample);
   assert.equal(got, SIZE);
-  // Client, proxy and upstream share this process; 256 MiB each way must not be buffered.
-  assert.ok(peak - before < 96 * 1024 * 1024, `rss grew by ${Math.round((peak - before) / 1048576)} MiB`);
+  // Client, proxy and upstream share this process; 256 MiB each way must not be buffered. Buffering
+  // either body would grow rss by at least 256 MiB; streaming grows it by what the allocator and the
+  // young generation keep between collections, which has reached about 100 MiB on a loaded machine.
+  assert.ok(peak - before < SIZE / 2, `rss grew by ${Math.round((peak - before) / 1048576)} MiB`);
   await until(() => events.length === 2, 'events');
   assert.equal(events[0]['http.request.body.size'], SIZE);
   assert.equal(events[1]['http.response.body.size'], SIZE);

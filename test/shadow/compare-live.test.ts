@@ -93,3 +93,29 @@ test('live compare: unsafe methods are not compared without allowSideEffects; re
   assert.ok(st.counters.sent > 0 && st.counters.sent < 20, 'only requests the primary answered are compared');
   void candidateHits;
 });
+
+test('live compare: a hanging candidate trips the copy breaker; comparisons pause (dropped as unhealthy), users are untouched', async (t) => {
+  const primary = await backend(t, api('stable'));
+  const secondary = await backend(t, api('stable'));
+  const candidate = await backend(t, () => { /* never answers */ });
+  const { url, proxy } = await proxyFor(t, {
+    users: {
+      match: { pathPrefix: '/' },
+      versions: { v1: primary.url, v1b: secondary.url, v2: candidate.url },
+      weights: { v1: 100 },
+      compare: { candidate: 'v2', secondary: 'v1b', sampleRate: 1, maxConcurrent: 64, timeout: 200 },
+    },
+  });
+  const get = async (id: number) => {
+    const res = await request(`${url}/users/${id}`);
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+  };
+  for (let id = 1; id <= 10; id++) await get(id);
+  const st = proxy.taps.compare.get('users')!;
+  await until(() => st.counters.failed === 10, 'the first ten comparisons to time out');
+  // Five failures in a row opened the breaker: from now on at most one probe goes out at a time.
+  for (let id = 11; id <= 30; id++) await get(id);
+  assert.ok(st.counters.sent <= 11, `copies sent: ${st.counters.sent}`);
+  assert.ok(st.counters.dropped.unhealthy >= 19, `dropped as unhealthy: ${st.counters.dropped.unhealthy}`);
+});

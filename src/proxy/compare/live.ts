@@ -1,8 +1,8 @@
 import type { WideEvent } from '../../events/schema.ts';
 import type { ServiceRoute } from '../table.ts';
 import type { ResponseTap, TapExchange, TapHost } from '../taps-types.ts';
-import { admitCopy, newCounters, releaseCopy, sampled } from '../shadow/gate.ts';
-import type { CopyCounters, TokenBucket } from '../shadow/gate.ts';
+import { admitCopy, copyAdmitted, copyOutcome, copyPaused, newCounters, releaseCopy, sampled } from '../shadow/gate.ts';
+import type { CopyCounters, CopyHealth, TokenBucket } from '../shadow/gate.ts';
 import { sendCopyLater } from '../shadow/copy.ts';
 import type { CopyPools, CopyResult, CopyTarget } from '../shadow/copy.ts';
 import { teeOf } from '../shadow/shadow.ts';
@@ -30,6 +30,12 @@ export interface CompareState {
   collector: CompareCollector;
   counters: CopyCounters;
   bucket: TokenBucket;
+  /**
+   * The copy breaker of the secondary and candidate together (a comparison needs both): after five
+   * comparisons in a row where either failed to answer (refused, reset, timed out), comparisons pause
+   * and are dropped as `unhealthy`, then one probe goes out (the shadow's breaker, src/proxy/shadow/gate.ts).
+   */
+  health: CopyHealth;
 }
 
 export interface RuntimeCompare {
@@ -50,7 +56,7 @@ export function compileCompare(svc: ServiceRoute, cfg: CompareConfig, routeLabel
   const key = JSON.stringify(cfg);
   let state = states.get(svc.name);
   if (!state || state.key !== key) {
-    state = { key, collector: createCompareCollector(collectorOptionsFromConfig(cfg)), counters: newCounters(), bucket: { tokens: 0, at: 0 } };
+    state = { key, collector: createCompareCollector(collectorOptionsFromConfig(cfg)), counters: newCounters(), bucket: { tokens: 0, at: 0 }, health: { failures: 0, until: 0 } };
     states.set(svc.name, state);
   }
   return {
@@ -124,8 +130,14 @@ export function startCompare(host: TapHost, ex: TapExchange, rc: RuntimeCompare,
     st.counters.dropped.body++;
     return null;
   }
+  if (copyPaused(st.health, host.now())) {
+    st.counters.sampled++;
+    st.counters.dropped.unhealthy++;
+    return null;
+  }
   const refused = admitCopy(st.counters, st.bucket, { maxConcurrent: cfg.maxConcurrent ?? COMPARE_DEFAULTS.maxConcurrent, maxRps: 0 }, host.now());
   if (refused !== null) return null;
+  copyAdmitted(st.health);
   const url = ex.req.url ?? '/';
   const request: CompareRequest = { method: ex.method, path: url, headers: ex.view };
   const timeoutMs = cfg.timeout ?? COMPARE_DEFAULTS.timeoutMs;
@@ -139,6 +151,8 @@ export function startCompare(host: TapHost, ex: TapExchange, rc: RuntimeCompare,
     const failure = p.error !== undefined ? `primary: ${p.error}` : secondary!.error !== undefined ? `secondary: ${secondary!.error}` : candidate!.error !== undefined ? `candidate: ${candidate!.error}`
       : p.truncated || secondary!.truncated || candidate!.truncated ? `a body is larger than ${COMPARE_BODY_BYTES} bytes` : undefined;
     releaseCopy(st.counters, failure === undefined);
+    // Only the copy targets' answering counts for the breaker, not the primary or a body over the cap.
+    copyOutcome(st.health, secondary!.error === undefined && candidate!.error === undefined, host.now());
     const q = url.indexOf('?');
     const base: WideEvent = {
       timestamp: ex.startedAt,

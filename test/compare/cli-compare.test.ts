@@ -3,12 +3,13 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareCommand, EXIT_DIFFERENCES } from '../../src/cli/commands/compare.ts';
 import { UsageError, type CliIO } from '../../src/cli/command.ts';
 import type { CompareReport } from '../../src/proxy/compare/index.ts';
+import { tempDir } from '../tmpdir.ts';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -64,8 +65,7 @@ function captureIO(cwd: string): CliIO & { out: () => string; err: () => string 
 }
 
 function requestsFile(t: TestContext, lines: string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-compare-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-compare-');
   const file = join(dir, 'requests.jsonl');
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;

@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -10,6 +9,7 @@ import { createEventStore } from '../../src/events/store.ts';
 import type { EventStore, EventStoreOptions } from '../../src/events/store.ts';
 import type { WideEvent } from '../../src/events/schema.ts';
 import { createRandom } from '../../src/stats/random.ts';
+import { tempDir as fileTempDir } from '../tmpdir.ts';
 
 /** Seeded uniform [0, 1) randomness: the project's PRNG (src/stats/random.ts). */
 export function seeded(seed: number): () => number {
@@ -17,10 +17,9 @@ export function seeded(seed: number): () => number {
   return () => r.uniform();
 }
 
-export function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-events-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/** A temporary directory, removed after the file's tests (after the stores in it are closed). */
+export function tempDir(_t: TestContext): string {
+  return fileTempDir('weir-events-');
 }
 
 export async function openStore(t: TestContext, opts: Partial<EventStoreOptions> = {}): Promise<EventStore> {

@@ -3,18 +3,18 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startControl } from '../../src/runtime/control.ts';
+import { tempDir } from '../tmpdir.ts';
 
 const TOKEN = 'flags-admin-token-for-tests';
 const FILE = `flags:\n  new-checkout:\n    state: ENABLED\n    variants: { on: true, off: false }\n    defaultVariant: off\n    targeting:\n      if: [{ ends_with: [{ var: email }, "@example.com"] }, on, off]\n  banner:\n    state: ENABLED\n    variants: { a: a, b: b }\n    defaultVariant: a\n`;
 
 async function start(t: TestContext, opts: { overrides?: string; env?: Record<string, string> } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-flags-api-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-flags-api-');
   writeFileSync(join(dir, 'flags.yaml'), FILE);
   if (opts.overrides) writeFileSync(join(dir, 'flags.local.yaml'), opts.overrides);
   writeFileSync(join(dir, 'weir.yaml'), `control: { listen: 127.0.0.1:0 }\nevents: { accessLog: false }\nflags: { files: [flags.yaml]${opts.overrides ? ', overrides: flags.local.yaml' : ''} }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: http://127.0.0.1:9 }\n`);

@@ -1,15 +1,15 @@
 // `weir flags …` through the API of a real control plane (main() with captured I/O).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControl } from '../../src/runtime/control.ts';
 import { main } from '../../src/cli/main.ts';
+import { tempDir } from '../tmpdir.ts';
 
 test('weir flags list|set|get|disable|enable|history|schedule|stale with --json, through the API', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-flags-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-flags-cli-');
   writeFileSync(join(dir, 'weir.yaml'), 'control: { listen: 127.0.0.1:0 }\nevents: { accessLog: false }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: http://127.0.0.1:9 }\n');
   writeFileSync(join(dir, 'def.yaml'), 'state: ENABLED\nvariants: { on: true, off: false }\ndefaultVariant: on\n');
   writeFileSync(join(dir, 'bad.json'), '{"state":"ENABLED","variants":{"on":true},"defaultVariant":"nope"}');

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
@@ -15,6 +15,7 @@ import { request } from 'undici';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { startControl } from '../../src/runtime/control.ts';
 import { createExposureShipper, createFlagEvaluationHook, createWeirProvider, parseFlagSetEvent } from '../../src/flags/provider.ts';
+import { tempDir } from '../tmpdir.ts';
 
 const TOKEN = 'provider-token-for-tests';
 
@@ -54,8 +55,7 @@ test('parseFlagSetEvent refuses a set with a broken flag or an unknown prerequis
 });
 
 test('createWeirProvider: syncs over the stream, evaluates locally, READY → CONFIGURATION_CHANGED → STALE → READY; hook emits feature_flag.evaluation', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-provider-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-provider-');
   writeFileSync(join(dir, 'flags.yaml'), 'flags:\n  new-checkout:\n    state: ENABLED\n    variants: { on: true, off: false }\n    defaultVariant: off\n    targeting:\n      if: [{ ends_with: [{ var: email }, "@example.com"] }, on]\n');
   writeFileSync(join(dir, 'weir.yaml'), 'control: { listen: 127.0.0.1:0 }\nevents: { accessLog: false }\nflags: { files: [flags.yaml] }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: http://127.0.0.1:9 }\n');
   let cp = await control(t, dir);

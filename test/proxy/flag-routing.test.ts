@@ -1,7 +1,7 @@
 // Flags at the edge: a service's version chosen by a flag's variant, over real sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -11,6 +11,7 @@ import { createMemorySink } from '../../src/events/jsonl-sink.ts';
 import { validateConfig } from '../../src/config/validate.ts';
 import { startWeir } from '../../src/runtime/up.ts';
 import { backend, config, echo, until } from './helpers.ts';
+import { tempDir } from '../tmpdir.ts';
 
 const CHECKOUT = {
   state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off',
@@ -80,8 +81,7 @@ test('config: services.<name>.flag.versions must name versions of the service', 
 test('weir up: a flag changed through the API reaches the proxy through the routing table (kill switch → weights)', async (t) => {
   const stable = await backend(t, echo('stable'));
   const canary = await backend(t, echo('canary'));
-  const dir = mkdtempSync(join(tmpdir(), 'weir-edge-flags-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-edge-flags-');
   writeFileSync(join(dir, 'flags.json'), JSON.stringify({ flags: { 'new-checkout': { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' } } }));
   writeFileSync(join(dir, 'weir.yaml'), `events: { accessLog: false }\nflags: { files: [flags.json] }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: ${stable.url}, canary: ${canary.url} }\n    flag: { key: new-checkout, versions: { on: canary } }\n`);
   const weir = await startWeir({ configPath: join(dir, 'weir.yaml'), cwd: dir, env: { WEIR_ADMIN_TOKEN: 'edge-token-123' }, proxyListen: '127.0.0.1:0', controlListen: '127.0.0.1:0' });

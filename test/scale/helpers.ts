@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { request } from 'undici';
+import { tempDir } from '../tmpdir.ts';
 
 /** Polls an async condition every 20 ms until it holds; fails with `what` after `limitMs`. No fixed sleeps. */
 export async function eventually(predicate: () => Promise<boolean> | boolean, what: string, limitMs = 15_000): Promise<void> {
@@ -19,10 +19,9 @@ export async function eventually(predicate: () => Promise<boolean> | boolean, wh
   }
 }
 
-/** A temp directory with a weir.yaml routing / between `stable` and `canary`, removed after the test. */
-export function configDir(t: TestContext, stableUrl: string, canaryUrl: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-scale-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+/** A temp directory with a weir.yaml routing / between `stable` and `canary`, removed after the file's tests. */
+export function configDir(_t: TestContext, stableUrl: string, canaryUrl: string): string {
+  const dir = tempDir('weir-scale-');
   writeFileSync(join(dir, 'weir.yaml'), `control: { listen: 127.0.0.1:0 }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: ${stableUrl}, canary: ${canaryUrl} }\n`);
   return dir;
 }

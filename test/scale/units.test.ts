@@ -1,7 +1,7 @@
 // The pure parts of scale-out, without sockets: backoff, the stream parser, the saved table, election.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay, retryAfterMs } from '../../src/runtime/backoff.ts';
@@ -12,6 +12,7 @@ import { startLeaderElection } from '../../src/control/leader.ts';
 import type { LeaderLock } from '../../src/control/leader.ts';
 import type { RoutingTable } from '../../src/proxy/table.ts';
 import { table as makeTable } from '../proxy/helpers.ts';
+import { tempDir } from '../tmpdir.ts';
 
 const policy = { baseMs: 250, maxMs: 10_000 };
 // Through JSON once, as the stream and the file carry it (undefined fields vanish).
@@ -58,8 +59,7 @@ test('table shape check names what is wrong', () => {
 });
 
 test('the saved table is written atomically and read back; a missing or broken file is a problem, not a crash', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-tablefile-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('weir-tablefile-');
   const path = join(dir, 'sub', 'proxy-table.json');
   assert.deepEqual(readTableFile(path), { problem: 'no saved table' });
   await writeTableFile(path, T(3));

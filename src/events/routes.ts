@@ -11,6 +11,7 @@ import type { OtlpSignal } from './otlp/decode.ts';
 import { logsToEvents, spansToEvents } from './otlp/map.ts';
 import type { LogsRequest, TracesRequest } from './otlp/map.ts';
 import type { EventStore } from './store.ts';
+import type { WideEvent } from './schema.ts';
 
 export interface EventsRoutesOptions {
   /** Largest accepted request body, compressed. Default 16 MiB. */
@@ -147,28 +148,49 @@ export function createEventsRoutes(store: EventStore, opts: EventsRoutesOptions 
         sendJson(res, 200, { fields: store.fields() });
       },
     },
-    {
-      method: 'POST', path: '/api/v1/events', scope: ingestScope,
-      async handler(req, res) {
-        if (store.full) {
-          sendJson(res, 429, new WeirError('RATE_LIMITED', 'the event store queue is full; retry later').toJSON(), { 'retry-after': retryAfter });
-          return;
-        }
-        const parsed = parseEventBatch(await jsonBody(req));
-        if ('error' in parsed) throw new WeirError('BAD_REQUEST', parsed.error);
-        const accepted = store.ingest(parsed.events);
-        let i = 0;
-        for (const s of parsed.statuses) {
-          if (s.status !== 202) continue;
-          if (i++ >= accepted) {
-            s.status = 429;
-            s.error = 'queue full';
-          }
-        }
-        sendJson(res, 200, parsed.statuses);
-      },
-    },
+    eventBatchRoute({ path: '/api/v1/events', scope: ingestScope, full: () => store.full, deliver: (events) => store.ingest(events), maxBodyBytes: maxBody, retryAfterSeconds: opts.retryAfterSeconds }),
     { method: 'POST', path: '/v1/traces', scope: ingestScope, handler: otlp('traces') },
     { method: 'POST', path: '/v1/logs', scope: ingestScope, handler: otlp('logs') },
   ];
+}
+
+/**
+ * A route taking a JSON array of events (flat objects or Honeycomb batch items), answered with one
+ * `{ status }` per event. While `full()` it answers 429 with Retry-After and reads nothing; otherwise
+ * `deliver` takes the parsed events and returns how many it accepted, and the rest are marked 429.
+ * `POST /api/v1/events` is one; `weir server` mounts `/api/v1/proxy-events` with it too.
+ *
+ * @example
+ *   eventBatchRoute({ path: '/api/v1/events', scope: 'operator', full: () => store.full, deliver: (e) => store.ingest(e) });
+ */
+export function eventBatchRoute(o: {
+  path: string;
+  scope: ApiRoute['scope'];
+  full: () => boolean;
+  deliver: (events: WideEvent[]) => number;
+  maxBodyBytes?: number;
+  retryAfterSeconds?: number;
+}): ApiRoute {
+  const maxBody = o.maxBodyBytes ?? 16 * 1024 * 1024;
+  return {
+    method: 'POST', path: o.path, scope: o.scope,
+    async handler(req, res) {
+      if (o.full()) {
+        sendJson(res, 429, new WeirError('RATE_LIMITED', 'the event store queue is full; retry later').toJSON(), { 'retry-after': String(o.retryAfterSeconds ?? 1) });
+        return;
+      }
+      const parsed = parseEventBatch(parseJson(await readBody(req, maxBody)));
+      if ('error' in parsed) throw new WeirError('BAD_REQUEST', parsed.error);
+      const accepted = o.deliver(parsed.events);
+      let i = 0;
+      for (const s of parsed.statuses) {
+        if (s.status !== 202) continue;
+        if (i++ >= accepted) {
+          s.status = 429;
+          s.error = 'queue full';
+        }
+      }
+      sendJson(res, 200, parsed.statuses);
+    },
+  };
 }

@@ -12,11 +12,11 @@ import type { ApiRoute } from '../control/route.ts';
 import { adminToken, createTokenRegistry, createTokensRoutes } from '../control/tokens.ts';
 import type { TokenRegistry } from '../control/tokens.ts';
 import { createTableStreamRoutes } from '../control/stream.ts';
-import { readJson, sendJson } from '../control/http.ts';
+import { sendJson } from '../control/http.ts';
 import { createJsonlSink } from '../events/jsonl-sink.ts';
 import { createFanoutSink } from './fanout-sink.ts';
 import type { FanoutSink } from './fanout-sink.ts';
-import { parseEventBatch } from '../events/batch.ts';
+import { eventBatchRoute } from '../events/routes.ts';
 import type { EventSink } from '../events/schema.ts';
 import type { Proxy } from '../proxy/server.ts';
 import { isPostgresUrl, openStore } from '../store/index.ts';
@@ -77,22 +77,6 @@ export interface RunningControl {
   reload(actor?: string): Promise<{ ok: true } | { ok: false; error: WeirError }>;
   /** Stops: not ready, streams end, then `drain` (the proxy), then the API, controllers, sink and store. */
   close(drain?: () => Promise<void>): Promise<void>;
-}
-
-/**
- * `POST /api/v1/events` or `/api/v1/proxy-events` (operator) into the control plane's sink: used only
- * while no capability (the event store) serves that route itself. Same contract: a JSON array of events.
- */
-function sinkEventsRoute(sink: EventSink, path: string): ApiRoute {
-  return {
-    method: 'POST', path, scope: 'operator',
-    async handler(req, res) {
-      const parsed = parseEventBatch(await readJson(req, 16 * 1024 * 1024));
-      if ('error' in parsed) throw new WeirError('BAD_REQUEST', parsed.error);
-      for (const e of parsed.events) sink.push(e);
-      sendJson(res, 200, parsed.statuses);
-    },
-  };
 }
 
 /**
@@ -184,7 +168,9 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
     ...createTokensRoutes(tokens),
     ...createTableStreamRoutes(plane, { signal: streams.signal }),
     ...extRoutes,
-    ...['/api/v1/events', '/api/v1/proxy-events'].filter((p) => !extRoutes.some((r) => r.method === 'POST' && r.path === p)).map((p) => sinkEventsRoute(sink, p)),
+    // While no capability (the event store) serves them: events straight into the control plane's sink.
+    ...['/api/v1/events', '/api/v1/proxy-events'].filter((p) => !extRoutes.some((r) => r.method === 'POST' && r.path === p))
+      .map((path) => eventBatchRoute({ path, scope: 'operator', full: () => false, deliver: (events) => { for (const e of events) sink.push(e); return events.length; } })),
   ];
   const control = createControlServer({ routes, tokens: tokens.grants, tokenHeaders: ['x-api-key'] });
   const cl = splitListen(opts.controlListen ?? config.control?.listen ?? '127.0.0.1:8081');

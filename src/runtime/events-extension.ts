@@ -1,10 +1,7 @@
 import { join } from 'node:path';
 import { createEventStore, createEventsRoutes, createOtlpExporter, createProxyMetrics } from '../events/index.ts';
-import { parseEventBatch } from '../events/batch.ts';
-import type { EventSink, WideEvent } from '../events/schema.ts';
-import type { ApiRoute } from '../control/route.ts';
-import { readJson, sendJson } from '../control/http.ts';
-import { WeirError } from '../errors.ts';
+import { eventBatchRoute } from '../events/routes.ts';
+import type { EventSink } from '../events/schema.ts';
 import type { ControlExtension } from './extensions.ts';
 
 const DAY = 86_400_000;
@@ -41,20 +38,25 @@ export const eventsExtension: ControlExtension = {
       metrics.watchSink('otlp-export', exporter);
       ctx.sink.add(exporter);
     }
+    // `POST /api/v1/proxy-events`: what `weir proxy` nodes ship. Stored like `/api/v1/events` (the same
+    // backpressure), and also counted in /metrics and exported, as the in-process proxy's events are;
+    // apps' own events are counted nowhere but the store. Without a store: the control plane's fan-out
+    // (access log, exporter), which the counters observe.
     const stored = store;
-    routes = [...routes, proxyEventsRoute(stored, (events) => {
-      // Into the store with its backpressure, then counted and exported; without a store, the
-      // control plane's fan-out (access log, exporter) with the counters observing it.
-      if (!stored) {
-        for (const e of events) ctx.sink.push(e);
-        return events.length;
-      }
-      const accepted = stored.ingest(events);
-      for (let i = 0; i < accepted; i++) {
-        metrics.record(events[i]);
-        exporter?.push(events[i]);
-      }
-      return accepted;
+    routes = [...routes, eventBatchRoute({
+      path: '/api/v1/proxy-events', scope: 'operator', full: () => stored?.full ?? false,
+      deliver(events) {
+        if (!stored) {
+          for (const e of events) ctx.sink.push(e);
+          return events.length;
+        }
+        const accepted = stored.ingest(events);
+        for (let i = 0; i < accepted; i++) {
+          metrics.record(events[i]);
+          exporter?.push(events[i]);
+        }
+        return accepted;
+      },
     })];
     return {
       value: store,
@@ -68,33 +70,3 @@ export const eventsExtension: ControlExtension = {
   },
 };
 
-/**
- * `POST /api/v1/proxy-events` (operator): the batches `weir proxy` nodes ship. Like `POST /api/v1/events`
- * (a JSON array; 429 with Retry-After while the store's queue is full, per-event 429 past its room),
- * and each accepted event is also counted in `/metrics` and passed to the OTLP exporter, as the
- * in-process proxy's events are. Apps' own events (`/api/v1/events`) are not proxy requests and are
- * counted nowhere but the store.
- */
-function proxyEventsRoute(store: { full: boolean } | undefined, deliver: (events: WideEvent[]) => number): ApiRoute {
-  return {
-    method: 'POST', path: '/api/v1/proxy-events', scope: 'operator',
-    async handler(req, res) {
-      if (store?.full) {
-        sendJson(res, 429, new WeirError('RATE_LIMITED', 'the event store queue is full; retry later').toJSON(), { 'retry-after': '1' });
-        return;
-      }
-      const parsed = parseEventBatch(await readJson(req, 16 * 1024 * 1024));
-      if ('error' in parsed) throw new WeirError('BAD_REQUEST', parsed.error);
-      const accepted = deliver(parsed.events);
-      let i = 0;
-      for (const st of parsed.statuses) {
-        if (st.status !== 202) continue;
-        if (i++ >= accepted) {
-          st.status = 429;
-          st.error = 'queue full';
-        }
-      }
-      sendJson(res, 200, parsed.statuses);
-    },
-  };
-}

@@ -35,13 +35,18 @@ async function httpServer(t: import('node:test').TestContext, handler: (req: Inc
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
-test('a proxy node follows the control plane: first table, weight changes, the saved file, events shipped', async (t) => {
+/** Two backends, a weir.yaml between them, and `weir server` on it (closed after the test). */
+async function controlPlane(t: import('node:test').TestContext) {
   const a = await backend(t, echo('stable'));
   const b = await backend(t, echo('canary'));
   const dir = configDir(t, a.url, b.url);
   const server = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN } });
   t.after(() => server.close());
-  const control = `http://127.0.0.1:${server.controlAddress.port}`;
+  return { dir, server, control: `http://127.0.0.1:${server.controlAddress.port}` };
+}
+
+test('a proxy node follows the control plane: first table, weight changes, the saved file, events shipped', async (t) => {
+  const { dir, server, control } = await controlPlane(t);
   const stateFile = join(dir, 'state', 'proxy-table.json');
   const node = await startProxyNode({ controlUrl: control, token: ADMIN, listen: '127.0.0.1:0', stateFile, events: { flushIntervalMs: 20 } });
   t.after(() => node.close(0));
@@ -201,12 +206,7 @@ test('the stream route: the current table first, a heartbeat comment, nothing re
 
 test('weir proxy --capture-header and --max-header-bytes: the header lands on shipped events; a larger head gets 431', async (t) => {
   const { main } = await import('../../src/cli/main.ts');
-  const a = await backend(t, echo('stable'));
-  const b = await backend(t, echo('canary'));
-  const dir = configDir(t, a.url, b.url);
-  const server = await startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN } });
-  t.after(() => server.close());
-  const control = `http://127.0.0.1:${server.controlAddress.port}`;
+  const { dir, control } = await controlPlane(t);
   const stop = new AbortController();
   let out = '';
   const running = main(['proxy', '--control', control, '--token', ADMIN, '--listen', '127.0.0.1:0', '--state-file', join(dir, 'pt.json'),

@@ -34,6 +34,9 @@ export interface VersionData {
 export const PERCENTILE_KEYS = ['p50', 'p75', 'p90', 'p95', 'p99', 'p999'] as const;
 const PCT: Record<string, number> = { p50: 0.5, p75: 0.75, p90: 0.9, p95: 0.95, p99: 0.99, p999: 0.999 };
 const ERR = `("http.response.status_code" >= 500 OR "error.type" IS NOT NULL)`;
+/** Requests, errors, and the mean and variance of ln(latency): what every analysis read starts with. */
+const COUNTS_AND_MOMENTS = `count(*) AS n, count(*) FILTER (WHERE ${ERR}) AS errors,
+  avg(ln(greatest(duration_ms, 0.001))) AS lmean, coalesce(var_samp(ln(greatest(duration_ms, 0.001))), 0) AS lvar`;
 
 /**
  * The WHERE clause every analysis query shares. Only the traffic kind asked for counts (live for a
@@ -60,9 +63,7 @@ export async function versionData(store: EventsLike, w: VersionWindow, bucketMs:
   const { sql, params } = where(w);
   const pcts = PERCENTILE_KEYS.map((k) => `quantile_cont(duration_ms, ${PCT[k]}) AS ${k}`).join(', ');
   const [row] = await store.sql(
-    `SELECT count(*) AS n, count(*) FILTER (WHERE ${ERR}) AS errors, ${pcts},
-       avg(ln(greatest(duration_ms, 0.001))) AS lmean, coalesce(var_samp(ln(greatest(duration_ms, 0.001))), 0) AS lvar
-     FROM events WHERE ${sql}`, params);
+    `SELECT ${COUNTS_AND_MOMENTS}, ${pcts} FROM events WHERE ${sql}`, params);
   const requests = Number(row?.n ?? 0);
   const errors = Number(row?.errors ?? 0);
   const durations = requests === 0 ? [] : (await store.sql(
@@ -96,9 +97,7 @@ async function errorsByPath(store: EventsLike, sql: string, params: (string | nu
 export async function sequentialData(store: EventsLike, w: VersionWindow): Promise<Pick<VersionData, 'requests' | 'errors' | 'logLatency' | 'errorsByPath'>> {
   const { sql, params } = where(w);
   const [row] = await store.sql(
-    `SELECT count(*) AS n, count(*) FILTER (WHERE ${ERR}) AS errors,
-       avg(ln(greatest(duration_ms, 0.001))) AS lmean, coalesce(var_samp(ln(greatest(duration_ms, 0.001))), 0) AS lvar
-     FROM events WHERE ${sql}`, params);
+    `SELECT ${COUNTS_AND_MOMENTS} FROM events WHERE ${sql}`, params);
   const requests = Number(row?.n ?? 0);
   const errors = Number(row?.errors ?? 0);
   return {

@@ -14,7 +14,7 @@
  *      anytime-valid: checking more often costs no false alarms), and its 95th percentile. The issue's
  *      target is Weir's median ≤ 0.5× this horizon.
  *
- *   ./node_modules/.bin/node bench/judge.ts            # full run (a few minutes)
+ *   ./node_modules/.bin/node bench/judge.ts            # full run (about 90 s)
  *   BENCH_SCALE=0.2 ./node_modules/.bin/node bench/judge.ts   # quicker, noisier
  *
  * Simulation (seeded): each arm gets Poisson(20) requests per second, spread evenly over 10 routes.
@@ -258,7 +258,7 @@ function main(): void {
   const started = performance.now();
   const results: ScenarioResult[] = [];
   let seed = 1;
-  let aa: Canary[] = [];
+  const aa: Canary[] = [];
   for (const s of SCENARIOS) {
     const runs = Math.max(20, Math.round(s.runs * SCALE));
     const canaries: Canary[] = [];

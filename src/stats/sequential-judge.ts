@@ -36,7 +36,7 @@ export interface SequentialCanaryConfig {
   canaryShare: number;
   /** Overall false-failure budget, split between the tests by `alphaWeights` (default 0.01). */
   alpha?: number;
-  /** Relative shares of alpha (default latency 0.2, errors 0.4, errorsByKey 0.4); absent tests drop out. */
+  /** Relative shares of alpha (default latency 0.2, errors 0.4, errorsByKey 0.4); absent tests drop out (errorsByKey stays in once keyCount is declared). */
   alphaWeights?: { latency?: number; errors?: number; errorsByKey?: number };
   /**
    * Number of keys the per-key budget is divided among (default: the keys in the input). Fix it in
@@ -141,7 +141,10 @@ export function judgeSequentialCanary(
   const w = config.alphaWeights ?? {};
   const wLatency = input.logLatency ? (w.latency ?? 0.2) : 0;
   const wErrors = w.errors ?? 0.4;
-  const wKeys = keys.length > 0 ? (w.errorsByKey ?? 0.4) : 0;
+  // With keyCount declared, the per-key share is reserved from the first check on, even before any
+  // key has an error: otherwise the other tests would spend it early and the keys again later, and the
+  // union bound over the whole canary would exceed alpha.
+  const wKeys = keys.length > 0 || config.keyCount !== undefined ? (w.errorsByKey ?? 0.4) : 0;
   const wSum = wLatency + wErrors + wKeys;
   const latencyAlpha = (alpha * wLatency) / wSum;
   const errorsAlpha = (alpha * wErrors) / wSum;

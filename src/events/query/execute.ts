@@ -1,6 +1,7 @@
 import { quoteIdent } from '../columns.ts';
 import { EVENTS_TABLE, Params, planHeatmapBounds, planOnePass, planSeries, planTotals, whereSql } from './plan.ts';
-import type { SqlPlan } from './plan.ts';
+import type { HeatmapBounds, SqlPlan } from './plan.ts';
+import { isPercentile, planWindowTotals, seriesGroups } from './series-first.ts';
 import { shapeResult } from './shape.ts';
 import type { QueryResult } from './shape.ts';
 import type { NormalizedQuery, Scalar } from './spec.ts';
@@ -10,11 +11,13 @@ export type SqlRunner = (sql: string, params: readonly Scalar[]) => Promise<Reco
 
 /**
  * How totals and series are computed: in one pass (GROUPING SETS; best with few groups), in two
- * (totals, then the series of the kept groups only; best with many), or chosen from a 1% sample.
+ * (totals, then the series of the kept groups only; best with many), series first (every group's
+ * series, then totals whose percentiles read only the values between the smallest and largest
+ * bucket value; best with percentiles and few groups), or chosen from a 1% sample.
  */
-export type QueryStrategy = 'auto' | 'one-pass' | 'two-pass';
+export type QueryStrategy = 'auto' | 'one-pass' | 'two-pass' | 'series-first';
 
-/** Up to this many distinct groups in the sample, one pass is cheaper than two. */
+/** Up to this many distinct groups in the sample, one pass (or series first) is cheaper than two. */
 export const ONE_PASS_MAX_GROUPS = 500;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -27,10 +30,37 @@ async function estimateGroups(q: NormalizedQuery, run: SqlRunner): Promise<numbe
   return Number(row?.n ?? 0);
 }
 
+const groupKey = (q: NormalizedQuery) => (row: Record<string, unknown>) =>
+  JSON.stringify(q.breakdowns.map((_, i) => row[`g${i}`] ?? null), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+
+/**
+ * Series first (see QueryStrategy): the series of every group with each percentile's count, then
+ * the totals from windows of values, or the plain totals when a window missed. Undefined when the
+ * series was cut at maxRows (the caller plans another way).
+ */
+async function seriesFirst(q: NormalizedQuery, run: SqlRunner, maxRows: number, bounds: HeatmapBounds): Promise<{ totals: Record<string, unknown>[]; series: Record<string, unknown>[] } | undefined> {
+  const plan = planSeries(q, undefined, maxRows, bounds, { counts: true });
+  const all = await run(plan.sql, plan.params);
+  if (all.length > maxRows) return undefined;
+  let totals: Record<string, unknown>[] | undefined;
+  if (all.length > 0) {
+    const windowPlan = planWindowTotals(q, seriesGroups(q, all), bounds);
+    const rows = await run(windowPlan.sql, windowPlan.params);
+    if (!rows.some((r) => r.miss === true)) totals = rows.sort((a, b) => Number(a.ord) - Number(b.ord));
+  }
+  if (totals === undefined) {
+    const totalsPlan = planTotals(q, bounds);
+    totals = await run(totalsPlan.sql, totalsPlan.params);
+  }
+  const key = groupKey(q);
+  const kept = new Set(totals.map(key));
+  return { totals, series: all.filter((r) => kept.has(key(r))) };
+}
+
 /**
  * Runs a validated query: HEATMAP bounds first when needed, then totals and series in one or two
- * passes (see QueryStrategy); the two-pass series is restricted to the groups the totals kept (no
- * restriction when every group made it).
+ * passes or series first (see QueryStrategy); the two-pass series is restricted to the groups the
+ * totals kept (no restriction when every group made it).
  */
 export async function executeQuery(q: NormalizedQuery, run: SqlRunner, maxRows: number, startedAt = performance.now(), strategy: QueryStrategy = 'auto'): Promise<QueryResult> {
   const bounds = new Map<number, [number | null, number | null]>();
@@ -44,9 +74,17 @@ export async function executeQuery(q: NormalizedQuery, run: SqlRunner, maxRows: 
   let totals: Record<string, unknown>[];
   let series: Record<string, unknown>[] = [];
   let truncated = false;
-  const onePass = q.series && (strategy === 'one-pass' ||
-    (strategy === 'auto' && (q.breakdowns.length === 0 || (await estimateGroups(q, run)) <= ONE_PASS_MAX_GROUPS)));
-  if (onePass) {
+  let few: boolean | undefined;
+  const fewGroups = async () => (few ??= q.breakdowns.length === 0 || (await estimateGroups(q, run)) <= ONE_PASS_MAX_GROUPS);
+  const first = q.series && (strategy === 'series-first' ||
+    (strategy === 'auto' && q.calculations.some((c) => isPercentile(c.op)) && (await fewGroups())))
+    ? await seriesFirst(q, run, maxRows, bounds)
+    : undefined;
+  const onePass = first === undefined && q.series && (strategy === 'one-pass' || ((strategy === 'auto' || strategy === 'series-first') && (await fewGroups())));
+  if (first) {
+    totals = first.totals;
+    series = first.series;
+  } else if (onePass) {
     const plan = planOnePass(q, maxRows, bounds);
     const rows = await run(plan.sql, plan.params);
     totals = rows.filter((r) => r.ord !== null).sort((a, b) => Number(a.ord) - Number(b.ord));

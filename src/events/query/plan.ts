@@ -67,7 +67,7 @@ function heatBucket(col: string, i: number): string {
 }
 
 /** The SQL aggregate for one calculation; `widthMs` is the span CONCURRENCY divides by. */
-function calcSql(c: Calc, i: number, widthMs: () => string): string {
+export function calcSql(c: Calc, i: number, widthMs: () => string): string {
   const col = c.field ? quoteIdent(c.field.name) : '';
   switch (c.op) {
     case 'COUNT': return 'count(*)';
@@ -101,7 +101,8 @@ export function planHeatmapBounds(q: NormalizedQuery): SqlPlan | undefined {
   return { sql: `SELECT ${cols} FROM ${EVENTS_TABLE} WHERE ${where}`, params: p.values };
 }
 
-function heatmapJoin(q: NormalizedQuery, bounds: HeatmapBounds | undefined, p: Params): string {
+/** The CROSS JOIN that hands each HEATMAP calculation its bounds (as parameters), or ''. */
+export function heatmapJoin(q: NormalizedQuery, bounds: HeatmapBounds | undefined, p: Params): string {
   const heat = q.calculations.map((c, i) => [c, i] as const).filter(([c]) => c.op === 'HEATMAP');
   if (heat.length === 0) return '';
   const value = (v: number | null | undefined) => (v === null || v === undefined ? 'NULL::DOUBLE' : `${p.add(v)}::DOUBLE`);
@@ -138,7 +139,7 @@ export function planTotals(q: NormalizedQuery, bounds?: HeatmapBounds): SqlPlan 
 }
 
 /** The groups' order: the spec's orders (default: first calculation descending), then the breakdowns. */
-function orderSql(q: NormalizedQuery): string {
+export function orderSql(q: NormalizedQuery): string {
   const orders = q.orders.map((o) => (o.calc !== undefined ? `c${o.calc}` : `g${o.breakdown}`) + (o.descending ? ' DESC' : ' ASC') + ' NULLS LAST');
   if (orders.length === 0) {
     const first = q.calculations.findIndex((c) => c.op !== 'HEATMAP' && !c.op.startsWith('RATE_'));
@@ -184,9 +185,9 @@ export function planOnePass(q: NormalizedQuery, maxRows: number, bounds?: Heatma
 /**
  * The series query: per group and time bucket, every calculation. `groups` restricts it to the groups
  * the totals returned (pass undefined when the totals held every group). Columns: g0..gN, t (bucket
- * start, ms), c0..cM.
+ * start, ms), c0..cM; with `counts`, also n<i> (values counted) for each percentile calculation i.
  */
-export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar[] | readonly (Scalar | null)[])[] | undefined, maxRows: number, bounds?: HeatmapBounds): SqlPlan {
+export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar[] | readonly (Scalar | null)[])[] | undefined, maxRows: number, bounds?: HeatmapBounds, opts: { counts?: boolean } = {}): SqlPlan {
   const p = new Params();
   let where = whereSql(q, p);
   const heat = heatmapJoin(q, bounds, p);
@@ -195,6 +196,7 @@ export function planSeries(q: NormalizedQuery, groups: readonly (readonly Scalar
     ...q.breakdowns.map((b, i) => `${quoteIdent(b.field.name)} AS g${i}`),
     `("timestamp" // ${gran}) * ${gran} AS t`,
     ...q.calculations.map((c, i) => `${calcSql(c, i, () => gran)} AS c${i}`),
+    ...(opts.counts ? q.calculations.flatMap((c, i) => (Object.hasOwn(PERCENTILES, c.op) ? [`count(${quoteIdent(c.field!.name)}) AS n${i}`] : [])) : []),
   ];
   if (groups !== undefined && q.breakdowns.length > 0) {
     if (groups.length === 0) where += ' AND false';

@@ -1,6 +1,5 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import type { ServerResponse } from 'node:http';
 import { WeirError, ERROR_STATUS } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import { murmur3 } from '../util/murmur3.ts';
@@ -25,8 +24,14 @@ export function classifyError(err: unknown): { code: ErrorCode; connect: boolean
   return { code: 'UPSTREAM_BAD_RESPONSE', connect: false, message: `bad response from the upstream${e?.message ? `: ${e.message}` : ''}` };
 }
 
+/** Where Weir's own answers are written (the proxy's ProxyResponse; node:http's ServerResponse fits too). */
+export interface ErrorAnswerTarget {
+  writeHead(status: number, headers: string[]): unknown;
+  end(body: string): unknown;
+}
+
 /** Writes Weir's own JSON error answer. */
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, requestId: string, status: number = ERROR_STATUS[code]): number {
+export function sendError(res: ErrorAnswerTarget, code: ErrorCode, message: string, requestId: string, status: number = ERROR_STATUS[code]): number {
   const body = JSON.stringify({ error: { code, message, requestId } });
   const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId, 'via', VIA];
   if (status === 503) headers.push('retry-after', '1');

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { ProxyRequest, ProxyResponse } from './http1.ts';
+import type { UpstreamCall } from './upstream-client.ts';
 import { WeirError, ERROR_STATUS } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { WideEvent } from '../events/schema.ts';
@@ -15,7 +15,7 @@ import type { Instance } from './upstream.ts';
 
 export { classifyError, sendError, pathOf, stickyHash } from './exchange-util.ts';
 
-type Controller = Dispatcher.DispatchController;
+type Controller = UpstreamCall;
 
 /** What an exchange needs from the proxy that owns it. */
 export interface ExchangeHost {
@@ -35,8 +35,8 @@ export interface ExchangeHost {
  */
 export class Exchange {
   readonly host: ExchangeHost;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: ProxyRequest;
+  readonly res: ProxyResponse;
   readonly svc: RuntimeService;
   readonly version: RuntimeVersion;
   readonly choice: SplitChoice;
@@ -70,7 +70,7 @@ export class Exchange {
   timer: NodeJS.Timeout | undefined;
   #resume: (() => void) | undefined;
 
-  constructor(host: ExchangeHost, req: IncomingMessage, res: ServerResponse, svc: RuntimeService, version: RuntimeVersion,
+  constructor(host: ExchangeHost, req: ProxyRequest, res: ProxyResponse, svc: RuntimeService, version: RuntimeVersion,
     choice: SplitChoice, requestId: string, headers: string[], startedAt: number, startMs: number, clientIp: string, view: Record<string, string>) {
     this.clientIp = clientIp;
     this.view = view;
@@ -90,7 +90,7 @@ export class Exchange {
     }
     this.startedAt = startedAt;
     this.startMs = startMs;
-    this.method = req.method ?? 'GET';
+    this.method = req.method;
     const cl = view['content-length'];
     const te = view['transfer-encoding'];
     this.bodyless = te === undefined && (cl === undefined || cl === '0');
@@ -110,15 +110,14 @@ export class Exchange {
         if (limit !== undefined && this.bytesIn > limit) {
           return this.fail('REQUEST_BODY_TOO_LARGE', `request body of ${cl} bytes is larger than the limit of ${limit} bytes`);
         }
-        this.body = this.req;
+        this.body = this.req.body();
       } else {
         const meter = new BodyMeter(limit ?? Number.MAX_SAFE_INTEGER);
-        this.req.pipe(meter);
+        this.req.body().pipe(meter);
         this.body = this.meter = meter;
       }
     }
-    (this.res as ExchangeResponse)[kExchange] = this;
-    this.res.on('close', onResponseClose); // emitted once; `on` spares the once-wrapper per request
+    this.res.owner = this;
     if (v.route.timeouts.totalMs > 0) {
       this.timer = setTimeout(() => this.abort(new WeirError('UPSTREAM_TIMEOUT', `no complete answer within ${v.route.timeouts.totalMs} ms`)), v.route.timeouts.totalMs);
     }
@@ -141,15 +140,12 @@ export class Exchange {
     this.sentAt = performance.now();
     const t = v.route.timeouts;
     inst.pool.dispatch({
-      path: inst.basePath ? inst.basePath + this.req.url : this.req.url!,
+      path: inst.basePath ? inst.basePath + this.req.url : this.req.url,
       method: this.method,
       headers: this.headers,
       body: this.body,
       headersTimeout: t.headersMs,
       bodyTimeout: t.idleMs,
-      // The pool must never replay a request on its own: retries are decided here, once.
-      idempotent: false,
-      blocking: true,
     }, this);
   }
 
@@ -161,7 +157,8 @@ export class Exchange {
   onResponseStart(controller: Controller, statusCode: number, _headers: unknown, statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx informational answers are not forwarded
     this.upstreamMs = performance.now() - this.sentAt;
-    const { headers, contentLength } = responseHeaders((controller.rawHeaders ?? []) as Buffer[]);
+    const raw = controller.rawHeaders ?? [];
+    const { headers, contentLength } = responseHeaders(raw);
     const limit = this.version.route.limits.responseBodyBytes;
     if (limit !== undefined && contentLength > limit) {
       controller.abort(new WeirError('UPSTREAM_RESPONSE_TOO_LARGE', `the upstream's response of ${contentLength} bytes is larger than the limit of ${limit} bytes`));
@@ -169,9 +166,8 @@ export class Exchange {
     }
     this.status = statusCode;
     if (this.host.draining) headers.push('connection', 'close');
-    if (statusMessage) this.res.statusMessage = statusMessage;
-    this.res.writeHead(statusCode, headers);
-    if (this.tap !== null) this.tap.head?.(statusCode, (controller.rawHeaders ?? []) as Buffer[]);
+    this.res.writeHead(statusCode, headers, statusMessage || undefined);
+    if (this.tap !== null) this.tap.head?.(statusCode, raw);
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
@@ -184,7 +180,7 @@ export class Exchange {
     const wait = this.tap === null ? 0 : this.tap.data?.(chunk) ?? 0;
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', (this.#resume ??= () => this.controller?.resume()));
+      this.res.onDrain((this.#resume ??= () => this.controller?.resume()));
     } else if (wait > 0) {
       controller.pause(); // bandwidth throttling (a fault)
       setTimeout((this.#resume ??= () => this.controller?.resume()), wait);
@@ -235,7 +231,7 @@ export class Exchange {
   }
 
   onClientClose(): void {
-    if (this.done || this.res.writableFinished) return;
+    if (this.done || this.res.finished) return;
     this.abort(new WeirError('CLIENT_CLOSED', 'the client closed the connection'));
     if (!this.done) {
       this.errorCode = 'CLIENT_CLOSED';
@@ -253,7 +249,7 @@ export class Exchange {
     this.status = sendError(this.res, 'FAULT_INJECTED', `fault injected (status ${status})`, this.requestId, status);
     this.errorCode = 'FAULT_INJECTED';
     this.body?.resume();
-    this.req.resume();
+    this.req.discard();
     this.end();
   }
 
@@ -271,7 +267,7 @@ export class Exchange {
     if (!this.res.headersSent && !this.res.destroyed) this.status = sendError(this.res, code, message, this.requestId);
     else this.status = this.status || ERROR_STATUS[code];
     // A body we never read would stall the client's connection: drop it with the connection.
-    if (this.body === null && !this.bodyless) this.req.resume();
+    if (this.body === null && !this.bodyless) this.req.discard();
     this.end();
   }
 
@@ -296,7 +292,7 @@ export class Exchange {
       'service.name': this.svc.route.name,
       'service.version': this.version.name,
       'http.request.method': this.method,
-      'url.path': pathOf(req.url!),
+      'url.path': pathOf(req.url),
       'http.route': this.svc.routeLabel,
       'http.response.status_code': this.status,
       duration_ms: round3(performance.now() - this.startMs),
@@ -324,12 +320,4 @@ export class Exchange {
     }
     return ev;
   }
-}
-
-const kExchange = Symbol('weir.exchange');
-type ExchangeResponse = ServerResponse & { [kExchange]?: Exchange };
-
-/** One shared 'close' listener for every response (no closure per request). */
-function onResponseClose(this: ExchangeResponse): void {
-  this[kExchange]?.onClientClose();
 }

@@ -49,7 +49,7 @@ export function stripWeirCookie(value: string): string | undefined {
 /** Headers every request's view holds, whatever the table asks for. */
 export const BASE_INTEREST: readonly string[] = [
   'host', 'x-request-id', 'content-length', 'transfer-encoding', 'user-agent', 'cookie', 'x-weir-test-token', 'x-weir-version',
-  'x-weir-fault-delay-ms', 'x-weir-fault-abort-status',
+  'x-weir-fault-delay-ms', 'x-weir-fault-abort-status', 'expect',
 ];
 
 /**

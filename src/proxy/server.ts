@@ -1,6 +1,4 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket, AddressInfo } from 'node:net';
+import type { Server, Socket, AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { EventSink, WideEvent } from '../events/schema.ts';
@@ -18,6 +16,8 @@ import { newTapStates } from './taps.ts';
 import type { TapStates } from './taps.ts';
 import type { TapHost } from './taps-types.ts';
 import { observeOutcome } from './faults/runtime.ts';
+import { Http1Server } from './http1.ts';
+import type { ProxyRequest, ProxyResponse } from './http1.ts';
 
 /** Published when a service's faults stop on their own (the live error rate passed the budget). */
 export const faultsStoppedChannel = channel('weir:proxy:faults:stopped');
@@ -35,7 +35,7 @@ export interface ProxyOptions {
   /** Request headers recorded on events as `http.request.header.<name>`. */
   captureHeaders?: string[];
   rawStickyKey?: boolean;
-  /** Largest request head; Node answers 431 above it. */
+  /** Largest request head; the client gets 431 above it. */
   maxHeaderBytes?: number;
   /** Called for each finished request's event, after the sink (metrics, live counters). */
   onEvent?: (event: WideEvent) => void;
@@ -66,6 +66,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
 
 export class Proxy implements ExchangeHost {
   readonly server: Server;
+  readonly #http: Http1Server;
   readonly registry = new InstanceRegistry();
   /** Pools for shadow and compare copies, apart from the pools that carry users' requests. */
   readonly pools = new CopyPools();
@@ -82,8 +83,6 @@ export class Proxy implements ExchangeHost {
   #requests = 0;
   #inflight = 0;
   #idle: (() => void) | undefined;
-  #sockets = new Set<Socket>();
-  draining = false;
 
   constructor(opts: ProxyOptions) {
     this.#sink = opts.sink;
@@ -94,25 +93,20 @@ export class Proxy implements ExchangeHost {
     this.rawStickyKey = opts.rawStickyKey ?? false;
     this.tapHost = { now: this.now, random: this.#random, emit: (e) => this.#emit(e), pools: this.pools };
     this.#table = compileTable(opts.table, this.registry, this.#stats, this.captureHeaders, this.pools, this.taps);
-    this.server = createServer({
-      maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
-      keepAliveTimeout: 65_000,
-      // Long uploads are fine; slow-loris heads are not (headersTimeout stays at Node's 60 s).
-      requestTimeout: 0,
-      noDelay: true,
-    }, (req, res) => this.handle(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
-    this.server.on('connection', (s: Socket) => {
-      this.#sockets.add(s);
-      s.once('close', () => this.#sockets.delete(s));
+    this.#http = new Http1Server({
+      maxHeaderBytes: opts.maxHeaderBytes ?? 16 * 1024,
+      // Long uploads are fine; slow-loris heads are not.
+      headersTimeoutMs: 60_000,
+      keepAliveTimeoutMs: 65_000,
+      onRequest: (req, res) => this.handle(req, res),
+      onUpgrade: (req, socket, head) => this.upgrade(req, socket, head),
     });
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST';
-      const body = JSON.stringify({ error: { code, message: err.code === 'HPE_HEADER_OVERFLOW' ? 'request headers are too large' : 'malformed HTTP request' } });
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-    });
+    this.server = this.#http.server;
+  }
+
+  /** Answers carry `connection: close` and idle connections close (set by `close`). */
+  get draining(): boolean {
+    return this.#http.draining;
   }
 
   /** Swaps the routing table atomically; requests already in flight finish on the table they started with. */
@@ -143,25 +137,39 @@ export class Proxy implements ExchangeHost {
     return this.server.address() as AddressInfo;
   }
 
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  handle(req: ProxyRequest, res: ProxyResponse): void {
     const startMs = performance.now();
     const startedAt = this.now();
     this.#requests++;
     this.#inflight++;
-    if (this.draining) res.shouldKeepAlive = false;
-    const url = req.url ?? '/';
+    const url = req.url;
     const table = this.#table;
     // One pass over the raw headers gives both what to forward and what routing needs.
     const scan = scanRequestHeaders(req.rawHeaders, table.interest);
     const view = scan.view;
-    const svc = matchService(table, hostOnly(view.host), url);
     const requestId = view['x-request-id'] || randomUUID();
+    if (view.host === undefined && req.httpVersion === '1.1') {
+      // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without Host.
+      const status = sendError(res, 'BAD_REQUEST', 'an HTTP/1.1 request must carry a Host header', requestId);
+      this.finishBare(req, startedAt, startMs, requestId, status, 'BAD_REQUEST', undefined);
+      return;
+    }
+    const expect = view.expect;
+    if (expect !== undefined) {
+      if (expect.toLowerCase() !== '100-continue') {
+        const status = sendError(res, 'EXPECTATION_FAILED', `cannot meet the expectation "${expect}"`, requestId);
+        this.finishBare(req, startedAt, startMs, requestId, status, 'EXPECTATION_FAILED', undefined);
+        return;
+      }
+      res.writeContinue();
+    }
+    const svc = matchService(table, hostOnly(view.host), url);
     if (!svc) {
       const status = sendError(res, 'NO_ROUTE', `no service matches ${view.host ?? ''}${pathOf(url)}`, requestId);
       this.finishBare(req, startedAt, startMs, requestId, status, 'NO_ROUTE', undefined);
       return;
     }
-    const clientIp = req.socket.remoteAddress ?? '';
+    const clientIp = req.remoteAddress;
     const choice = chooseVersion(svc.split, { headers: view, url, clientIp }, this.#random);
     const version = svc.versions.get(choice.version)!;
     const fwd = finishForwardHeaders(scan, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
@@ -188,14 +196,14 @@ export class Proxy implements ExchangeHost {
   }
 
   /** Records an event for a request that never reached a version (no route, bad upgrade). */
-  finishBare(req: IncomingMessage, startedAt: number, startMs: number, requestId: string, status: number, code: string, svc: RuntimeService | undefined, choice?: SplitChoice): void {
+  finishBare(req: ProxyRequest, startedAt: number, startMs: number, requestId: string, status: number, code: string, svc: RuntimeService | undefined, choice?: SplitChoice): void {
     const event: WideEvent = {
       timestamp: startedAt,
       'request.id': requestId,
       'service.name': svc?.route.name ?? '',
       'service.version': choice?.version,
-      'http.request.method': req.method ?? 'GET',
-      'url.path': pathOf(req.url ?? '/'),
+      'http.request.method': req.method,
+      'url.path': pathOf(req.url),
       'http.route': svc?.routeLabel,
       'http.response.status_code': status,
       duration_ms: Math.round((performance.now() - startMs) * 1000) / 1000,
@@ -204,7 +212,7 @@ export class Proxy implements ExchangeHost {
       'http.request.body.size': 0,
       'http.response.body.size': 0,
       'error.type': code,
-      'client.address': req.socket?.remoteAddress,
+      'client.address': req.remoteAddress,
       'user_agent.original': req.headers['user-agent'],
       'weir.sticky_key_hash': choice?.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };
@@ -216,13 +224,13 @@ export class Proxy implements ExchangeHost {
   }
 
   /** HTTP/1.1 upgrades (WebSocket): routed like any request, then bytes are piped both ways. */
-  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  upgrade(req: ProxyRequest, socket: Socket, head: Buffer): void {
     const startMs = performance.now();
     const startedAt = this.now();
     this.#requests++;
     this.#inflight++;
-    const url = req.url ?? '/';
-    const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
+    const url = req.url;
+    const requestId = req.headers['x-request-id'] || randomUUID();
     const reject = (status: number, code: string, message: string, svc?: RuntimeService, choice?: SplitChoice) => {
       const body = JSON.stringify({ error: { code, message, requestId } });
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
@@ -230,7 +238,7 @@ export class Proxy implements ExchangeHost {
     };
     const svc = matchService(this.#table, hostOnly(req.headers.host), url);
     if (!svc) return reject(404, 'NO_ROUTE', `no service matches ${pathOf(url)}`);
-    const clientIp = req.socket.remoteAddress ?? '';
+    const clientIp = req.remoteAddress;
     const choice = chooseVersion(svc.split, { headers: req.headers, url, clientIp }, this.#random);
     const version = svc.versions.get(choice.version)!;
     const inst = pickInstance(version.instances, this.now(), version.cursor);
@@ -238,7 +246,7 @@ export class Proxy implements ExchangeHost {
     const headers = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic, upgrade: true });
     const protocol = String(req.headers.upgrade ?? 'websocket');
     socket.on('error', () => socket.destroy());
-    inst.pool.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol }).then(({ headers: up, socket: upstream }) => {
+    inst.upgrades.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol }).then(({ headers: up, socket: upstream }) => {
       let head101 = 'HTTP/1.1 101 Switching Protocols\r\n';
       for (const [k, v] of Object.entries(up)) {
         for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined) head101 += `${k}: ${one}\r\n`;
@@ -253,7 +261,7 @@ export class Proxy implements ExchangeHost {
       version.stats.requests++;
       const event: WideEvent = {
         timestamp: startedAt, 'request.id': requestId, 'service.name': svc.route.name, 'service.version': version.name,
-        'http.request.method': req.method ?? 'GET', 'url.path': pathOf(url), 'http.route': svc.routeLabel,
+        'http.request.method': req.method, 'url.path': pathOf(url), 'http.route': svc.routeLabel,
         'http.response.status_code': 101, duration_ms: Math.round((performance.now() - startMs) * 1000) / 1000,
         'weir.decision': choice.reason, 'weir.traffic': choice.traffic, 'upstream.address': inst.address,
         'http.request.body.size': 0, 'http.response.body.size': 0, 'client.address': clientIp,
@@ -272,9 +280,9 @@ export class Proxy implements ExchangeHost {
    * to `drainMs` to finish (their responses carry `connection: close`), then everything is closed.
    */
   async close(drainMs = 10_000): Promise<void> {
-    this.draining = true;
+    this.#http.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
+    this.#http.closeIdle();
     if (this.#inflight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, drainMs);
@@ -284,8 +292,7 @@ export class Proxy implements ExchangeHost {
         };
       });
     }
-    this.server.closeAllConnections();
-    for (const s of this.#sockets) s.destroy();
+    this.#http.closeAll();
     await closed;
     await Promise.all([this.registry.closeAll(), this.pools.destroyAll()]);
   }

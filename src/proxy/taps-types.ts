@@ -16,7 +16,7 @@ export interface TapHost {
  * `head` → `data`* → `end`, or `fail` at any point. All optional.
  */
 export interface ResponseTap {
-  head?(status: number, rawHeaders: ReadonlyArray<Buffer>): void;
+  head?(status: number, rawHeaders: readonly string[]): void;
   /** Returns a delay in ms to wait before the next chunk (bandwidth throttling), or 0. */
   data?(chunk: Buffer): number;
   end?(): void;

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { Timeouts } from './table.ts';
+import { UpstreamPool } from './upstream-client.ts';
 
 /**
  * One instance of a version (one upstream URL) with its connection pool and passive health.
@@ -10,7 +11,10 @@ export class Instance {
   readonly origin: string;
   /** host:port, for events. */
   readonly address: string;
-  readonly pool: Pool;
+  /** Keep-alive connections that carry users' requests. */
+  readonly pool: UpstreamPool;
+  #upgrades: Pool | undefined;
+  readonly #connectTimeoutMs: number;
   pending = 0;
   consecutiveFailures = 0;
   ejectedUntil = 0;
@@ -24,14 +28,22 @@ export class Instance {
     this.origin = u.origin;
     this.address = u.host;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, '');
-    this.pool = new Pool(u.origin, {
-      connectTimeout: connectTimeoutMs,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 600_000,
-      // No pipelining: a slow response must not hold others queued behind it on the same socket.
-      pipelining: 1,
-      connections: null,
-    });
+    this.#connectTimeoutMs = connectTimeoutMs;
+    this.pool = new UpstreamPool(u.origin, connectTimeoutMs);
+  }
+
+  /** An undici pool for WebSocket upgrades (made on the first one). */
+  get upgrades(): Pool {
+    return (this.#upgrades ??= new Pool(this.origin, { connectTimeout: this.#connectTimeoutMs, connections: null }));
+  }
+
+  /** Closes connections gracefully: requests in flight finish. */
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.#upgrades?.close()]);
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([this.pool.destroy(), this.#upgrades?.destroy()]);
   }
 
   isEjected(now: number): boolean {
@@ -82,7 +94,7 @@ export class InstanceRegistry {
     for (const [key, inst] of this.#instances) {
       if (!keep.has(inst)) {
         this.#instances.delete(key);
-        closing.push(inst.pool.close().catch(() => {}));
+        closing.push(inst.close().catch(() => {}));
       }
     }
     await Promise.all(closing);
@@ -95,7 +107,7 @@ export class InstanceRegistry {
   async destroyAll(): Promise<void> {
     const all = [...this.#instances.values()];
     this.#instances.clear();
-    await Promise.all(all.map((i) => i.pool.destroy().catch(() => {})));
+    await Promise.all(all.map((i) => i.destroy().catch(() => {})));
   }
 }
 

@@ -86,9 +86,9 @@ class PrimaryCapture implements ResponseTap {
   constructor(done: () => void) {
     this.#done = done;
   }
-  head(status: number, raw: ReadonlyArray<Buffer>): void {
+  head(status: number, raw: readonly string[]): void {
     this.result.status = status;
-    for (const b of raw) this.result.headers.push(b.toString('latin1'));
+    for (const h of raw) this.result.headers.push(h);
   }
   data(chunk: Buffer): number {
     this.result.bytes += chunk.length;

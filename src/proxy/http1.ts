@@ -120,7 +120,7 @@ export class ProxyRequest {
       this.#pending = null;
     }
     if (this.complete) stream.push(null);
-    else if (conn.closed) stream.destroy(aborted());
+    else if (conn.closed) stream.destroy();
     return stream;
   }
 
@@ -153,7 +153,11 @@ export class ProxyRequest {
 
   /** @internal the connection closed before the body was complete. */
   onAbort(): void {
-    if (!this.complete && this.#stream !== null) this.#stream.destroy(aborted());
+    const stream = this.#stream;
+    if (this.complete || stream === null) return;
+    // As IncomingMessage does: the error only for someone listening (a pipe source has no listener;
+    // the exchange hears of the close anyway).
+    stream.destroy(stream.listenerCount('error') > 0 ? aborted() : undefined);
   }
 }
 

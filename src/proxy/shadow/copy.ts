@@ -1,7 +1,7 @@
 import { Readable, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { UpstreamPool } from '../upstream-client.ts';
+import type { UpstreamCall } from '../upstream-client.ts';
 
 /**
  * The I/O of copied requests (shadow and tap compare): their own connection pools, a request-body tee
@@ -12,7 +12,7 @@ import type { Dispatcher } from 'undici';
 
 /** One copy target: a pool of its own, separate from the pools that carry users' requests. */
 export interface CopyTarget {
-  pool: Pool;
+  pool: UpstreamPool;
   basePath: string;
   address: string;
 }
@@ -26,7 +26,7 @@ export class CopyPools {
     if (!t) {
       const u = new URL(url);
       t = {
-        pool: new Pool(u.origin, { connectTimeout: connectMs, keepAliveTimeout: 30_000, pipelining: 1, connections: null }),
+        pool: new UpstreamPool(u.origin, connectMs),
         basePath: u.pathname === '/' ? '' : u.pathname.replace(/\/+$/, ''),
         address: u.host,
       };
@@ -117,10 +117,10 @@ export interface CopyResult {
   address: string;
 }
 
-type Controller = Dispatcher.DispatchController;
+type Controller = UpstreamCall;
 const EMPTY = Buffer.alloc(0);
 
-/** The undici dispatch handler of one copy: one object, no closures per chunk. */
+/** The dispatch handler of one copy: one object, no closures per chunk. */
 class CopyCall {
   readonly #collect: number;
   readonly #done: (r: CopyResult) => void;
@@ -143,7 +143,7 @@ class CopyCall {
     this.#timer = undefined;
     if (this.#finished) return;
     this.#finish('SHADOW_TIMEOUT');
-    if (this.#controller && !this.#controller.aborted) this.#controller.abort(new Error('copy timed out'));
+    if (this.#controller && !this.#controller.settled) this.#controller.abort(new Error('copy timed out'));
   }
 
   #finish(error?: string): void {
@@ -167,10 +167,7 @@ class CopyCall {
     this.#result.status = statusCode;
     this.#result.upstreamMs = performance.now() - this.#start;
     if (this.#collect === 0) return; // draining: the headers are not needed
-    const raw = (controller.rawHeaders ?? []) as Buffer[];
-    const h: string[] = [];
-    for (let i = 0; i < raw.length; i++) h.push(raw[i].toString('latin1'));
-    this.#result.headers = h;
+    this.#result.headers = controller.rawHeaders ?? [];
   }
 
   onResponseData(_controller: Controller, chunk: Buffer): void {
@@ -214,8 +211,6 @@ export function sendCopy(target: CopyTarget, req: CopyRequest, collect: number, 
     body: req.body,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
-    idempotent: false,
-    blocking: false,
   }, call);
 }
 

@@ -451,6 +451,7 @@ function onData(this: ProxySocket, data: Buffer): void {
     this.removeListener('data', onData);
     this.removeListener('end', onEnd);
     this.removeListener('drain', onDrain);
+    this.pause(); // bytes that arrive before the upgrade's handler pipes the socket wait in its buffer
     conn.server.connections.delete(conn);
     conn.closed = true; // for this server; the socket belongs to the upgrade now
     if (conn.active !== null || up.method === 'CONNECT') {

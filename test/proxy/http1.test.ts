@@ -10,13 +10,14 @@ import { backend, echo, proxyFor, rawRequest, until } from './helpers.ts';
 
 const svc = (versions: Record<string, string>) => ({ shop: { match: { pathPrefix: '/' }, versions } });
 
-/** Writes `bytes` on a fresh connection and collects what comes back until `done` says so or the server closes. */
-async function converse(port: number, bytes: string | Buffer, done: (text: string) => boolean = () => false): Promise<{ text: string; closed: boolean }> {
+/** Writes `bytes` (then `more`, a moment later) on a fresh connection and collects what comes back until `done` says so or the server closes. */
+async function converse(port: number, bytes: string | Buffer, done: (text: string) => boolean = () => false, more?: string): Promise<{ text: string; closed: boolean }> {
   const sock = net.connect(port, '127.0.0.1');
   await once(sock, 'connect');
   let text = '';
   let closed = false;
   sock.write(bytes);
+  if (more !== undefined) setImmediate(() => sock.write(more)); // a second packet, while the first is being handled
   await new Promise<void>((resolve) => {
     sock.on('data', (d: Buffer) => {
       text += d.toString('latin1');
@@ -178,4 +179,29 @@ test('a request with many headers reaches the upstream whole', async (t) => {
   const res = await rawRequest(url, { headers });
   const body = JSON.parse(res.body) as { headers: Record<string, string> };
   for (let i = 0; i < 60; i++) assert.equal(body.headers[`x-h${i}`], `v${i}`);
+});
+
+test('bytes sent right behind an upgrade request reach the upstream', async (t) => {
+  // An upstream that switches protocols and then echoes every byte back.
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    let upgraded = false;
+    sock.on('data', (d: Buffer) => {
+      if (upgraded) return void sock.write(d);
+      buf = Buffer.concat([buf, d]);
+      const i = buf.indexOf('\r\n\r\n');
+      if (i === -1) return;
+      upgraded = true;
+      sock.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
+      if (buf.length > i + 4) sock.write(buf.subarray(i + 4));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = await proxyFor(t, svc({ stable: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
+  const { text } = await converse(port, 'GET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\nEARLY-', (s) => s.includes('EARLY-BYTES'), 'BYTES');
+  assert.match(text, /^HTTP\/1\.1 101 /);
+  assert.ok(text.endsWith('\r\n\r\nEARLY-BYTES'), 'both the bytes in the head\'s packet and the ones after it');
 });

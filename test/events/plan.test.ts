@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { WeirError } from '../../src/errors.ts';
 import { FieldCatalog, standardCatalog } from '../../src/events/columns.ts';
 import { planSeries, planTotals } from '../../src/events/query/plan.ts';
+import { planWindowTotals, seriesGroups } from '../../src/events/query/series-first.ts';
 import { parseCalc, validateQuery } from '../../src/events/query/spec.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
@@ -28,6 +29,22 @@ test('field names are quoted identifiers and values are parameters: no injection
   assert.ok(params.includes("'; DROP TABLE events; --"));
   assert.ok(params.includes("a') OR 1=1 --"));
   assert.equal((sql.match(/\$\d+/g) ?? []).length, params.length, 'every parameter is referenced once');
+});
+
+test('series first: group values from the series reach the totals query as parameters, bucket values summed per group', () => {
+  const q = validateQuery({ calculations: ['P99(duration_ms)', 'COUNT'], breakdowns: [EVIL], time_range: 3600 }, catalog(), NOW);
+  const group = "'; DROP TABLE events; --";
+  const groups = seriesGroups(q, [
+    { g0: group, t: 0, c0: 12.5, n0: 100n, c1: 100n },
+    { g0: group, t: 60_000, c0: 9.5, n0: 50n, c1: 50n },
+    { g0: null, t: 0, c0: null, n0: 0n, c1: 3n },
+  ]);
+  assert.deepEqual(groups.map((g) => [g.values, g.windows.get(0)]), [[[group], { n: 150, lo: 9.5, hi: 12.5 }], [[null], { n: 0, lo: null, hi: null }]]);
+  assert.equal(groups[0].windows.has(1), false, 'COUNT needs no window');
+  const { sql, params } = planWindowTotals(q, groups);
+  assert.ok(!sql.includes("'; DROP"), 'values never appear in the SQL text');
+  assert.ok(params.includes(group));
+  assert.deepEqual([...new Set(sql.match(/\$\d+/g))].sort(), params.map((_, i) => `$${i + 1}`).sort(), 'every parameter is referenced (the time range by both reads)');
 });
 
 test('unknown fields are rejected rather than passed through to SQL', () => {

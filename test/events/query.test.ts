@@ -186,15 +186,18 @@ test('series first: percentile totals are bit for bit quantile_cont, with their 
   }
 });
 
-test('series first: when a window misses the ranks (one bucket, an interpolated median), the plain totals answer', async (t) => {
+test('series first: a group whose window misses its ranks (one bucket, an interpolated median) gets quantile_cont over its own events', async (t) => {
   const store = await openStore(t);
   const at = NOW - 1000;
-  store.ingest([1, 2, 3, 10].map((d, i) => event({ timestamp: at, 'service.version': i < 2 ? 'v1' : 'v2', duration_ms: d })));
+  const many = Array.from({ length: 400 }, (_, i) => event({ timestamp: NOW - 1000 - (i % 4) * 60_000, 'service.version': 'v3', duration_ms: (i * 37) % 101 }));
+  store.ingest([...[1, 2, 3, 10].map((d, i) => event({ timestamp: at, 'service.version': i < 2 ? 'v1' : undefined, duration_ms: d })), ...many]);
   await store.flush();
-  const q = { calculations: ['P50(duration_ms)', 'P25(duration_ms)'], breakdowns: ['version'], time_range: 60, granularity: 60 };
-  const first = await store.query(q, { strategy: 'series-first' });
-  assert.deepEqual(first.data.results, (await store.query(q, { strategy: 'two-pass' })).data.results);
-  assert.deepEqual(first.data.results.map((r) => r.data['P50(duration_ms)']), [6.5, 1.5]);
+  for (const breakdowns of [['version'], []]) {
+    const q = { calculations: ['P50(duration_ms)', 'P25(duration_ms)', 'COUNT'], breakdowns, time_range: 300, granularity: 60 };
+    const first = await store.query(q, { strategy: 'series-first' });
+    assert.deepEqual(first.data.results, (await store.query(q, { strategy: 'two-pass' })).data.results, JSON.stringify(breakdowns));
+    if (breakdowns.length > 0) assert.deepEqual(first.data.results.slice(1).map((r) => [r.data.version, r.data['P50(duration_ms)']]), [[null, 6.5], ['v1', 1.5]]);
+  }
 });
 
 test('invalid specs fail with QUERY_INVALID and the path of every problem', async (t) => {

@@ -12,8 +12,8 @@ export type SqlRunner = (sql: string, params: readonly Scalar[]) => Promise<Reco
 /**
  * How totals and series are computed: in one pass (GROUPING SETS; best with few groups), in two
  * (totals, then the series of the kept groups only; best with many), series first (every group's
- * series, then totals whose percentiles read only the values between the smallest and largest
- * bucket value; best with percentiles and few groups), or chosen from a 1% sample.
+ * series, then totals whose percentiles read only the values between the group's smallest and
+ * largest bucket value; best with percentiles and few groups), or chosen from a 1% sample.
  */
 export type QueryStrategy = 'auto' | 'one-pass' | 'two-pass' | 'series-first';
 
@@ -35,20 +35,19 @@ const groupKey = (q: NormalizedQuery) => (row: Record<string, unknown>) =>
 
 /**
  * Series first (see QueryStrategy): the series of every group with each percentile's count, then
- * the totals from windows of values, or the plain totals when a window missed. Undefined when the
- * series was cut at maxRows (the caller plans another way).
+ * the totals (percentiles from windows of values), the series kept for the kept groups. Undefined
+ * when the series was cut at maxRows (the caller plans another way).
  */
 async function seriesFirst(q: NormalizedQuery, run: SqlRunner, maxRows: number, bounds: HeatmapBounds): Promise<{ totals: Record<string, unknown>[]; series: Record<string, unknown>[] } | undefined> {
   const plan = planSeries(q, undefined, maxRows, bounds, { counts: true });
   const all = await run(plan.sql, plan.params);
   if (all.length > maxRows) return undefined;
-  let totals: Record<string, unknown>[] | undefined;
+  let totals: Record<string, unknown>[];
   if (all.length > 0) {
     const windowPlan = planWindowTotals(q, seriesGroups(q, all), bounds);
-    const rows = await run(windowPlan.sql, windowPlan.params);
-    if (!rows.some((r) => r.miss === true)) totals = rows.sort((a, b) => Number(a.ord) - Number(b.ord));
-  }
-  if (totals === undefined) {
+    totals = (await run(windowPlan.sql, windowPlan.params)).sort((a, b) => Number(a.ord) - Number(b.ord));
+  } else {
+    // No events in range: the plain totals say what that looks like (one row of zeros without breakdowns).
     const totalsPlan = planTotals(q, bounds);
     totals = await run(totalsPlan.sql, totalsPlan.params);
   }

@@ -6,8 +6,9 @@
  * only the values in that window (plus how many fall below it) are needed to find the same two
  * order statistics DuckDB's `quantile_cont` interpolates between. The totals query therefore reads
  * a few thousand values per group instead of collecting every value and selecting in it, and checks
- * that the ranks it needs fell inside the window; when one did not, the caller runs the plain
- * totals query instead. The answer is the same as `quantile_cont`'s either way.
+ * that the ranks it needs fell inside the window; a group where they did not (a sparse group, whose
+ * few buckets say little) gets the plain `quantile_cont` over its own events. The answer is the same
+ * as `quantile_cont`'s either way.
  */
 import { quoteIdent } from '../columns.ts';
 import { EVENTS_TABLE, Params, calcSql, heatmapJoin, orderSql, whereSql } from './plan.ts';
@@ -61,9 +62,9 @@ function int(n: number): string {
 
 /**
  * The totals query for groups already known from the series: one row per kept group (columns ord,
- * g0..gN, c0..cM, miss=false, after HAVING, ORDER BY and LIMIT), plus one row with miss=true when
- * some group's percentile ranks fell outside its window; the caller then runs the plain totals.
- * Percentiles use DuckDB's own interpolation, `lo * (1 - d) + hi * d` at rank (n - 1) * p.
+ * g0..gN, c0..cM, after HAVING, ORDER BY and LIMIT). Percentiles come from the window, with DuckDB's
+ * own interpolation `lo * (1 - d) + hi * d` at rank (n - 1) * p; a group whose ranks fell outside its
+ * window gets `quantile_cont` over that group's events alone, in the same statement.
  */
 export function planWindowTotals(q: NormalizedQuery, groups: readonly SeriesGroup[], bounds?: HeatmapBounds): SqlPlan {
   const p = new Params();
@@ -88,6 +89,8 @@ export function planWindowTotals(q: NormalizedQuery, groups: readonly SeriesGrou
   });
   const bCols = ['id', ...k, ...pct.flatMap((i) => [`n${i}`, `f${i}`, `r${i}`, `d${i}`, `lo${i}`, `hi${i}`])];
   const ctes = [`b AS (SELECT * FROM (VALUES ${rows.join(', ')}) AS v(${bCols.join(', ')}))`];
+  // The events as the percentile reads see them: breakdowns k<i>, percentile fields x<i>.
+  const eCols = [...gCols.map((c, i) => `${c} AS k${i}`), ...pct.map((i) => `${quoteIdent(q.calculations[i].field!.name)} AS x${i}`)];
   const on = (a: string, b: string) => (k.length === 0 ? 'true' : k.map((x) => `${a}.${x} IS NOT DISTINCT FROM ${b}.${x}`).join(' AND '));
 
   if (pct.length > 0) {
@@ -99,7 +102,6 @@ export function planWindowTotals(q: NormalizedQuery, groups: readonly SeriesGrou
       }, null);
       return lowest === null ? 'false' : `${quoteIdent(q.calculations[i].field!.name)} >= ${p.add(lowest)}`;
     });
-    const eCols = [...gCols.map((c, i) => `${c} AS k${i}`), ...pct.map((i) => `${quoteIdent(q.calculations[i].field!.name)} AS x${i}`)];
     const aggs = pct.flatMap((i) => [
       `count(e.x${i}) FILTER (e.x${i} >= b.lo${i}) AS above${i}`,
       `list_sort(list(e.x${i}) FILTER (e.x${i} >= b.lo${i} AND e.x${i} <= b.hi${i})) AS w${i}`,
@@ -115,20 +117,29 @@ export function planWindowTotals(q: NormalizedQuery, groups: readonly SeriesGrou
   }
 
   // Ranks f and r (0-based) must both fall in the window: below <= f and r < below + m.
-  const outside = (i: number) => `(below${i} > f${i} OR r${i} >= below${i} + m${i})`;
+  const outside = (i: number) => `(n${i} > 0 AND (below${i} > f${i} OR r${i} >= below${i} + m${i}))`;
   const value = (i: number) => {
     const at = (r: string) => `w${i}[${r}${i} - below${i} + 1]::DOUBLE`;
-    return `CASE WHEN n${i} = 0 OR ${outside(i)} THEN NULL WHEN d${i} = 0 THEN ${at('f')} ELSE ${at('f')} * (1::DOUBLE - d${i}) + ${at('r')} * d${i} END`;
+    return `CASE WHEN n${i} = 0 OR miss${i} THEN NULL WHEN d${i} = 0 THEN ${at('f')} ELSE ${at('f')} * (1::DOUBLE - d${i}) + ${at('r')} * d${i} END`;
   };
-  const miss = pct.length === 0 ? 'false' : pct.map((i) => `(n${i} > 0 AND ${outside(i)})`).join(' OR ');
-  const cols = q.calculations.map((c, i) => (isPercentile(c.op) ? `${value(i)} AS c${i}` : rest.includes(i) ? `o.c${i}` : `NULL AS c${i}`));
-  // `below` is how many values lie under the window: the group's count less those at or above it.
-  const inner = pct.length > 0 ? `(SELECT *, ${pct.map((i) => `n${i} - above${i} AS below${i}, coalesce(len(w${i}), 0) AS m${i}`).join(', ')} FROM b JOIN w USING (id))` : 'b';
-  ctes.push(`t AS (SELECT ${[...k.map((x, i) => `bw.${x} AS g${i}`), ...cols].join(', ')}, ${miss} AS miss FROM ${inner} AS bw${rest.length > 0 ? ` LEFT JOIN o ON ${on('o', 'bw')}` : ''})`);
+  const cols = q.calculations.map((c, i) => (isPercentile(c.op) ? `CASE WHEN bw.miss${i} THEN x.c${i} ELSE bw.v${i} END AS c${i}` : rest.includes(i) ? `o.c${i}` : `NULL AS c${i}`));
+  let from = 'b AS bw';
+  if (pct.length > 0) {
+    // `below` is how many values lie under the window: the group's count less those at or above it.
+    const measured = `SELECT *, ${pct.map((i) => `n${i} - above${i} AS below${i}, coalesce(len(w${i}), 0) AS m${i}`).join(', ')} FROM b JOIN w USING (id)`;
+    const flagged = `SELECT *, ${pct.map((i) => `${outside(i)} AS miss${i}`).join(', ')} FROM (${measured})`;
+    ctes.push(`bw AS (SELECT *, ${pct.map((i) => `${value(i)} AS v${i}`).join(', ')} FROM (${flagged}))`);
+    // A group whose window missed (a sparse one, typically) gets quantile_cont over its own events.
+    const missed = `(SELECT ${['id', ...k].join(', ')} FROM bw WHERE ${pct.map((i) => `miss${i}`).join(' OR ')}) AS mg`;
+    const exact = pct.map((i) => `quantile_cont(ev.x${i}, ${PERCENTILES[q.calculations[i].op as PercentileOp]}) AS c${i}`);
+    ctes.push(`x AS (SELECT mg.id, ${exact.join(', ')} FROM (SELECT ${eCols.join(', ')} FROM ${EVENTS_TABLE} WHERE ${where()}) AS ev JOIN ${missed} ON ${on('ev', 'mg')} GROUP BY mg.id)`);
+    from = 'bw LEFT JOIN x USING (id)';
+  }
+  if (rest.length > 0) from += ` LEFT JOIN o ON ${on('o', 'bw')}`;
+  ctes.push(`t AS (SELECT ${[...k.map((x, i) => `bw.${x} AS g${i}`), ...cols].join(', ')} FROM ${from})`);
   const having = q.havings.map((h) => ` AND c${h.calc} ${h.op === '!=' ? '<>' : h.op} ${p.add(h.value)}`).join('');
   ctes.push(`kept AS (SELECT *, row_number() OVER (ORDER BY ${orderSql(q)}) AS ord FROM t WHERE true${having} QUALIFY ord <= ${int(q.limit)})`);
   const out = [...q.breakdowns.map((_, i) => `g${i}`), ...q.calculations.map((_, i) => `c${i}`)];
-  const sql = `WITH ${ctes.join(', ')} SELECT ord, ${out.join(', ')}, false AS miss FROM kept`
-    + ` UNION ALL (SELECT NULL, ${out.map(() => 'NULL').join(', ')}, true FROM t WHERE miss LIMIT 1)`;
+  const sql = `WITH ${ctes.join(', ')} SELECT ord, ${out.join(', ')} FROM kept`;
   return { sql, params: p.values };
 }

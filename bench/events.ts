@@ -4,6 +4,7 @@
  * DuckDB file, with the ratio. Targets: ingest ≥ 200k events/s on one core; queries ≤ 1.3× raw, < 1 s.
  *
  *   node bench/events.ts [--events 10000000] [--threads 1] [--batch 100000] [--push-per-turn 1000]
+ *                        [--strategy auto|one-pass|two-pass|series-first]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import { createEventStore } from '../src/events/store.ts';
+import type { QueryStrategy } from '../src/events/query/execute.ts';
 import type { WideEvent } from '../src/events/schema.ts';
 
 const { values } = parseArgs({ options: {
@@ -22,11 +24,14 @@ const { values } = parseArgs({ options: {
   // `--sink null`: the same ingest loop into a sink that keeps nothing, to see what the loop and its
   // GC cost without the store (the holds a proxy would have anyway).
   sink: { type: 'string', default: 'store' },
+  // How Weir computes totals and series (QueryStrategy); `auto` is what the API does.
+  strategy: { type: 'string', default: 'auto' },
 } });
 const N = Number(values.events);
 const BATCH = Number(values.batch);
 const RUNS = Number(values.runs);
 const PUSH_PER_TURN = Number(values['push-per-turn']);
+const STRATEGY = values.strategy as QueryStrategy;
 const USERS = 100_000;
 const ROUTES = Array.from({ length: 50 }, (_, i) => `/api/${['cart', 'items', 'users', 'orders', 'search'][i % 5]}/${i}`);
 const VERSIONS = ['v1', 'v2', 'v3'];
@@ -162,7 +167,7 @@ try {
   const cases: { name: string; weir: () => Promise<unknown>; raw: () => Promise<unknown> }[] = [
     {
       name: 'P99(duration_ms) by version',
-      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'] }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'] }, { strategy: STRATEGY }),
       raw: async () => {
         await real.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`);
         await real.sql(`SELECT "service.version", ("timestamp" // ${gran}) * ${gran} AS t, quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1, 2`);
@@ -170,7 +175,7 @@ try {
     },
     {
       name: 'COUNT by app.user_id, top 100',
-      weir: () => real.query({ ...range, calculations: [{ op: 'COUNT' }], breakdowns: ['app.user_id'], limit: 100 }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'COUNT' }], breakdowns: ['app.user_id'], limit: 100 }, { strategy: STRATEGY }),
       raw: async () => {
         const top = await real.sql(`SELECT "app.user_id" AS u, count(*) AS n FROM events WHERE ${where} GROUP BY 1 ORDER BY n DESC LIMIT 100`);
         const list = top.map((x) => `'${String(x.u)}'`).join(',');
@@ -179,7 +184,7 @@ try {
     },
     {
       name: 'HEATMAP(duration_ms)',
-      weir: () => real.query({ ...range, calculations: [{ op: 'HEATMAP', column: 'duration_ms' }] }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'HEATMAP', column: 'duration_ms' }] }, { strategy: STRATEGY }),
       raw: async () => {
         const [b] = await real.sql(`SELECT min(duration_ms) AS lo, max(duration_ms) AS hi FROM events WHERE ${where}`);
         const lo = Number(b.lo);
@@ -191,10 +196,11 @@ try {
     },
     {
       name: 'P99 by version, no series',
-      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'], series: false }),
+      weir: () => real.query({ ...range, calculations: [{ op: 'P99', column: 'duration_ms' }], breakdowns: ['service.version'], series: false }, { strategy: STRATEGY }),
       raw: () => real.sql(`SELECT "service.version", quantile_cont(duration_ms, 0.99) FROM events WHERE ${where} GROUP BY 1`),
     },
   ];
+  console.log(`query strategy    ${STRATEGY}`);
   console.log(`${'query (totals + 30 min series)'.padEnd(34)} ${'weir ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'ratio'.padStart(7)}`);
   for (const c of cases) {
     const weir = await median(c.weir);

@@ -85,11 +85,21 @@ async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
   return [v, performance.now() - t0];
 }
 
-async function median(f: () => Promise<unknown>): Promise<number> {
-  await f(); // warm
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) times.push((await timed(f))[1]);
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+/**
+ * Medians of `a` and `b` after a warm-up of each, the runs taken in turns (a, b, a, b, ...) so that
+ * a slower stretch of a shared machine falls on both sides rather than on one.
+ */
+async function medians(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ta.push((await timed(a))[1]);
+    tb.push((await timed(b))[1]);
+  }
+  const mid = (t: number[]) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)];
+  return [mid(ta), mid(tb)];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'weir-bench-events-'));
@@ -203,8 +213,7 @@ try {
   console.log(`query strategy    ${STRATEGY}`);
   console.log(`${'query (totals + 30 min series)'.padEnd(34)} ${'weir ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'ratio'.padStart(7)}`);
   for (const c of cases) {
-    const weir = await median(c.weir);
-    const raw = await median(c.raw);
+    const [weir, raw] = await medians(c.weir, c.raw);
     console.log(`${c.name.padEnd(34)} ${weir.toFixed(1).padStart(9)} ${raw.toFixed(1).padStart(9)} ${(weir / raw).toFixed(2).padStart(6)}x`);
   }
   const { bubbleUp } = await import('../src/events/bubbleup.ts');

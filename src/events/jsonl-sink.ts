@@ -9,7 +9,7 @@ export interface JsonlSinkOptions {
   capacity?: number;
   /** Write at least this often (ms). A crash loses at most this window. */
   flushIntervalMs?: number;
-  /** Write as soon as this many events are queued. */
+  /** Write as soon as this many events are queued; also the most events serialised in one go. */
   batchSize?: number;
 }
 
@@ -41,7 +41,9 @@ class JsonlSink implements EventSink {
   constructor(file: FileHandle, opts: JsonlSinkOptions) {
     this.#file = file;
     this.#capacity = opts.capacity ?? 10_000;
-    this.#batchSize = opts.batchSize ?? 1_000;
+    // Small batches: serialising is synchronous work on the proxy's thread, and 1,000 events at a
+    // time held the event loop for 2–3 ms, long enough to show in users' p99. 128 take about 0.3 ms.
+    this.#batchSize = opts.batchSize ?? 128;
     this.#timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 1_000);
     this.#timer.unref();
   }
@@ -70,18 +72,22 @@ class JsonlSink implements EventSink {
   }
 
   async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
-    if (this.#queue.length === 0) return;
-    const batch = this.#queue;
-    this.#queue = [];
-    let text = '';
-    for (let i = 0; i < batch.length; i++) text += JSON.stringify(batch[i]) + '\n';
-    this.#writing = this.#file.write(text).then(() => undefined, () => {
-      this.#dropped += batch.length; // a full disk loses events, never requests
-    }).finally(() => {
-      this.#writing = null;
-    });
-    await this.#writing;
+    for (;;) {
+      // One write at a time (appends stay in order), at most one batch each: the next batch waits for
+      // the write, so the event loop gets a turn between batches.
+      while (this.#writing) await this.#writing;
+      if (this.#queue.length === 0) return;
+      const batch = this.#queue.length <= this.#batchSize ? this.#queue : this.#queue.splice(0, this.#batchSize);
+      if (batch === this.#queue) this.#queue = [];
+      let text = '';
+      for (let i = 0; i < batch.length; i++) text += JSON.stringify(batch[i]) + '\n';
+      this.#writing = this.#file.write(text).then(() => undefined, () => {
+        this.#dropped += batch.length; // a full disk loses events, never requests
+      }).finally(() => {
+        this.#writing = null;
+      });
+      await this.#writing;
+    }
   }
 
   async close(): Promise<void> {

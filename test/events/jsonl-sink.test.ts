@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createJsonlSink } from '../../src/events/jsonl-sink.ts';
+import { tempDir } from '../tmpdir.ts';
+
+test('jsonl sink: events are written in order, in batches, and close flushes them all', async () => {
+  const path = join(tempDir('weir-jsonl-'), 'events.jsonl');
+  const sink = await createJsonlSink({ path, batchSize: 128, flushIntervalMs: 60_000 });
+  for (let i = 0; i < 1000; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  const flushing = [sink.flush(), sink.flush()]; // two flushers never interleave their writes
+  for (let i = 1000; i < 1300; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  await Promise.all(flushing);
+  await sink.close();
+  const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { timestamp: number });
+  assert.equal(lines.length, 1300);
+  assert.deepEqual(lines.map((l) => l.timestamp), Array.from({ length: 1300 }, (_, i) => i));
+  assert.equal(sink.dropped, 0);
+});
+
+test('jsonl sink: a full queue drops and counts instead of growing', async () => {
+  const path = join(tempDir('weir-jsonl-'), 'events.jsonl');
+  const sink = await createJsonlSink({ path, capacity: 10, batchSize: 1000, flushIntervalMs: 60_000 });
+  for (let i = 0; i < 15; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  assert.equal(sink.dropped, 5);
+  await sink.close();
+  assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 10);
+});

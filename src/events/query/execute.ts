@@ -1,7 +1,7 @@
 import { quoteIdent } from '../columns.ts';
 import { EVENTS_TABLE, Params, planHeatmapBounds, planOnePass, planSeries, planTotals, whereSql } from './plan.ts';
 import type { HeatmapBounds, SqlPlan } from './plan.ts';
-import { isPercentile, planWindowTotals, seriesGroups } from './series-first.ts';
+import { groupKey, isPercentile, planWindowTotals, seriesGroups } from './series-first.ts';
 import { shapeResult } from './shape.ts';
 import type { QueryResult } from './shape.ts';
 import type { NormalizedQuery, Scalar } from './spec.ts';
@@ -30,8 +30,7 @@ async function estimateGroups(q: NormalizedQuery, run: SqlRunner): Promise<numbe
   return Number(row?.n ?? 0);
 }
 
-const groupKey = (q: NormalizedQuery) => (row: Record<string, unknown>) =>
-  JSON.stringify(q.breakdowns.map((_, i) => row[`g${i}`] ?? null), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+const rowKey = (q: NormalizedQuery) => (row: Record<string, unknown>) => groupKey(q.breakdowns.map((_, i) => row[`g${i}`] ?? null));
 
 /**
  * Series first (see QueryStrategy): the series of every group with each percentile's count, then
@@ -51,7 +50,7 @@ async function seriesFirst(q: NormalizedQuery, run: SqlRunner, maxRows: number, 
     const totalsPlan = planTotals(q, bounds);
     totals = await run(totalsPlan.sql, totalsPlan.params);
   }
-  const key = groupKey(q);
+  const key = rowKey(q);
   const kept = new Set(totals.map(key));
   return { totals, series: all.filter((r) => kept.has(key(r))) };
 }

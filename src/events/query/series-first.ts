@@ -21,6 +21,14 @@ export function isPercentile(op: string): op is PercentileOp {
   return Object.hasOwn(PERCENTILES, op);
 }
 
+/**
+ * A group's breakdown values as a map key: bigint, NaN and ±Infinity are told apart from each other
+ * and from null (plain JSON would write the last three as null and refuse the first).
+ */
+export function groupKey(values: readonly unknown[]): string {
+  return JSON.stringify(values, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? `${v}` : v));
+}
+
 /** One group of the series, with each percentile's count and the range of its bucket values. */
 export interface SeriesGroup {
   /** Breakdown values, as DuckDB returned them. */
@@ -38,7 +46,7 @@ export function seriesGroups(q: NormalizedQuery, series: readonly Record<string,
   const groups = new Map<string, SeriesGroup>();
   for (const row of series) {
     const values = q.breakdowns.map((_, i) => row[`g${i}`] ?? null);
-    const key = JSON.stringify(values, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+    const key = groupKey(values);
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { values, windows: new Map(pct.map((i) => [i, { n: 0, lo: null, hi: null }])) }));
     for (const i of pct) {

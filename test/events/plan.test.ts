@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { WeirError } from '../../src/errors.ts';
 import { FieldCatalog, standardCatalog } from '../../src/events/columns.ts';
 import { planSeries, planTotals } from '../../src/events/query/plan.ts';
-import { planWindowTotals, seriesGroups } from '../../src/events/query/series-first.ts';
+import { groupKey, planWindowTotals, seriesGroups } from '../../src/events/query/series-first.ts';
 import { parseCalc, validateQuery } from '../../src/events/query/spec.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12);
@@ -45,6 +45,12 @@ test('series first: group values from the series reach the totals query as param
   assert.ok(!sql.includes("'; DROP"), 'values never appear in the SQL text');
   assert.ok(params.includes(group));
   assert.deepEqual([...new Set(sql.match(/\$\d+/g))].sort(), params.map((_, i) => `$${i + 1}`).sort(), 'every parameter is referenced (the time range by both reads)');
+});
+
+test('series first: group keys keep NaN, ±Infinity, null and bigint apart', () => {
+  const keys = [[NaN], [Infinity], [-Infinity], [null], [1n], ['1n'], [1]].map(groupKey);
+  assert.equal(new Set(keys).size, keys.length - 1, 'only the bigint 1n and the string "1n" share a key (a column holds one type)');
+  assert.equal(groupKey([NaN]), groupKey([Number('x')]));
 });
 
 test('unknown fields are rejected rather than passed through to SQL', () => {

@@ -3,14 +3,20 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJsonlSink } from '../../src/events/jsonl-sink.ts';
+import type { WideEvent } from '../../src/events/schema.ts';
 import { tempDir } from '../tmpdir.ts';
+
+const ev = (i: number): WideEvent => ({
+  timestamp: i, 'request.id': `r${i}`, 'service.name': 'shop', 'http.request.method': 'GET', 'url.path': '/',
+  'http.response.status_code': 200, duration_ms: 1, 'weir.traffic': 'live', 'http.request.body.size': 0, 'http.response.body.size': 0,
+});
 
 test('jsonl sink: events are written in order, in batches, and close flushes them all', async () => {
   const path = join(tempDir('weir-jsonl-'), 'events.jsonl');
   const sink = await createJsonlSink({ path, batchSize: 128, flushIntervalMs: 60_000 });
-  for (let i = 0; i < 1000; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  for (let i = 0; i < 1000; i++) sink.push(ev(i));
   const flushing = [sink.flush(), sink.flush()]; // two flushers never interleave their writes
-  for (let i = 1000; i < 1300; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  for (let i = 1000; i < 1300; i++) sink.push(ev(i));
   await Promise.all(flushing);
   await sink.close();
   const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { timestamp: number });
@@ -22,7 +28,7 @@ test('jsonl sink: events are written in order, in batches, and close flushes the
 test('jsonl sink: a full queue drops and counts instead of growing', async () => {
   const path = join(tempDir('weir-jsonl-'), 'events.jsonl');
   const sink = await createJsonlSink({ path, capacity: 10, batchSize: 1000, flushIntervalMs: 60_000 });
-  for (let i = 0; i < 15; i++) sink.push({ timestamp: i, 'request.id': `r${i}` });
+  for (let i = 0; i < 15; i++) sink.push(ev(i));
   assert.equal(sink.dropped, 5);
   await sink.close();
   assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 10);

@@ -23,6 +23,13 @@ interface Llhttp {
   initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(data: Buffer): number | ParseError;
   finish(): undefined | ParseError;
+  /** Reads the socket's handle directly in C++ (no JS 'data' events); results come to kOnExecute. */
+  consume(handle: object): void;
+  unconsume(): void;
+  /** The chunk being parsed (consumed mode), e.g. to find the bytes after an upgrade's head. */
+  getCurrentBuffer(): Buffer;
+  /** Frees the C++ parser (it is not garbage-collected otherwise). */
+  close(): void;
   [k: number]: unknown;
   [kConnOf]?: Connection;
   [kHeaderParts]?: string[];
@@ -38,6 +45,7 @@ interface LlhttpClass {
   kOnHeadersComplete: number;
   kOnBody: number;
   kOnMessageComplete: number;
+  kOnExecute: number;
 }
 
 /** Node's llhttp binding, as node:http itself uses it. */
@@ -314,22 +322,68 @@ class Connection {
   /** An answer said `connection: close`: nothing after it is answered. */
   ending = false;
   paused = false;
+  /** The socket's libuv handle, when llhttp reads it directly (the usual case for TCP). */
+  readonly handle: StreamHandle | null;
 
   constructor(server: Http1Server, socket: Socket) {
     this.server = server;
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.idleSince = performance.now();
-    const p = new HTTPParser();
-    p.initialize(HTTPParser.REQUEST, {}, server.options.maxHeaderBytes, 0);
+    const p = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes);
     p[kConnOf] = this;
     p[HTTPParser.kOnMessageBegin] = onMessageBegin;
     p[HTTPParser.kOnHeaders] = onHeaders;
     p[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
     p[HTTPParser.kOnBody] = onBody;
     p[HTTPParser.kOnMessageComplete] = onMessageComplete;
+    p[HTTPParser.kOnExecute] = onExecute;
     this.parser = p;
+    // As node:http does: llhttp reads the handle in C++, so a read costs no Buffer, stream push or
+    // 'data' event in JS. (The 'data' listener stays for sockets without a stream handle, and so
+    // that 'end' is still delivered.)
+    const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
+    if (handle?.isStreamBase === true && handle._consumed !== true) {
+      handle._consumed = true;
+      p.consume(handle);
+      this.handle = handle;
+    } else this.handle = null;
   }
+
+  /** What a parse of the next bytes gave: an error, or how much it used (the rest may follow an upgrade's head). */
+  afterExecute(ret: number | ParseError, data: Buffer | undefined): void {
+    if (typeof ret !== 'number') return this.parseError(ret);
+    const up = this.upgradeReq;
+    if (up === null) return;
+    this.upgradeReq = null;
+    const socket = this.socket;
+    const d = data ?? this.parser.getCurrentBuffer();
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    socket.removeListener('drain', onDrain);
+    socket.pause(); // bytes that arrive before the upgrade's handler pipes the socket wait in its buffer
+    this.release();
+    this.server.connections.delete(this);
+    this.closed = true; // for this server; the socket belongs to the upgrade now
+    if (this.active !== null || up.method === 'CONNECT') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    this.server.options.onUpgrade(up, socket, ret < d.length ? d.subarray(ret) : EMPTY);
+  }
+
+  /** Gives the socket back to JS reads and frees the parser (once its stack has unwound). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.handle !== null) {
+      this.parser.unconsume();
+      this.handle._consumed = false;
+    }
+    freeParser(this.parser);
+  }
+
+  released = false;
 
   start(req: ProxyRequest): void {
     this.active = req;
@@ -356,13 +410,19 @@ class Connection {
   pauseReading(): void {
     if (this.paused || this.closed) return;
     this.paused = true;
-    this.socket.pause();
+    if (this.handle !== null) {
+      this.handle.reading = false;
+      this.handle.readStop();
+    } else this.socket.pause();
   }
 
   resumeReading(): void {
     if (!this.paused || this.closed) return;
     this.paused = false;
-    this.socket.resume();
+    if (this.handle !== null) {
+      this.handle.reading = true;
+      this.handle.readStart();
+    } else this.socket.resume();
   }
 
   /** A request llhttp refused: answer it when nothing else is on the wire, then close. */
@@ -381,7 +441,9 @@ class Connection {
   }
 
   onClose(): void {
+    if (this.released) return; // upgraded: no longer ours
     this.closed = true;
+    this.release();
     this.server.connections.delete(this);
     this.parsing?.onAbort();
     const active = this.active;
@@ -443,23 +505,45 @@ type ProxySocket = Socket & { [kConn]?: Connection };
 
 function onData(this: ProxySocket, data: Buffer): void {
   const conn = this[kConn]!;
-  const ret = conn.parser.execute(data);
-  if (typeof ret !== 'number') return conn.parseError(ret);
-  const up = conn.upgradeReq;
-  if (up !== null) {
-    conn.upgradeReq = null;
-    this.removeListener('data', onData);
-    this.removeListener('end', onEnd);
-    this.removeListener('drain', onDrain);
-    this.pause(); // bytes that arrive before the upgrade's handler pipes the socket wait in its buffer
-    conn.server.connections.delete(conn);
-    conn.closed = true; // for this server; the socket belongs to the upgrade now
-    if (conn.active !== null || up.method === 'CONNECT') {
-      this.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
-    conn.server.options.onUpgrade(up, this, ret < data.length ? data.subarray(ret) : EMPTY);
-  }
+  conn.afterExecute(conn.parser.execute(data), data);
+}
+
+function onExecute(this: Llhttp, ret: number | ParseError): void {
+  this[kConnOf]!.afterExecute(ret, undefined);
+}
+
+let liveParsers = 0;
+
+/** llhttp parsers created by this module and the upstream client and not yet freed (for leak tests). */
+export function parsersInUse(): number {
+  return liveParsers;
+}
+
+/** A parser for one connection; `freeParser` must be called for it when the connection is done. */
+export function newParser(type: number, maxHeaderSize: number): Llhttp {
+  const p = new HTTPParser();
+  p.initialize(type, {}, maxHeaderSize, 0);
+  liveParsers++;
+  return p;
+}
+
+function closeParser(p: Llhttp): void {
+  p.close();
+  liveParsers--;
+}
+
+/** Frees a parser once the stack that may be inside it has unwound (it is not garbage-collected). */
+export function freeParser(p: Llhttp): void {
+  setImmediate(closeParser, p);
+}
+
+/** The parts of a libuv stream handle (TCPWrap) this file touches. */
+interface StreamHandle {
+  isStreamBase?: boolean;
+  _consumed?: boolean;
+  reading: boolean;
+  readStart(): number;
+  readStop(): number;
 }
 
 function onEnd(this: ProxySocket): void {

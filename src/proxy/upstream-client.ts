@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HTTPParser } from './http1.ts';
+import { HTTPParser, freeParser, newParser } from './http1.ts';
 
 /*
  * The HTTP/1.1 client that carries users' requests to upstream instances: keep-alive connections
@@ -124,8 +124,7 @@ class UpstreamConn {
     const socket = connect({ host: pool.host, port: pool.port, noDelay: true });
     this.socket = socket;
     (socket as ConnSocket)[kUpConn] = this;
-    const p = new HTTPParser();
-    p.initialize(HTTPParser.RESPONSE, {}, 0, 0);
+    const p = newParser(HTTPParser.RESPONSE, 0);
     (p as ParserWithConn)[kUpConn] = this;
     p[HTTPParser.kOnMessageBegin] = onResMessageBegin;
     p[HTTPParser.kOnHeaders] = onResHeaders;
@@ -313,6 +312,7 @@ function onSockClose(this: ConnSocket): void {
   conn.closed = true;
   conn.pool.forget(conn);
   conn.lost(upstreamError('UND_ERR_SOCKET', 'the upstream closed the connection'));
+  freeParser(conn.parser);
 }
 
 function onSockDrain(this: ConnSocket): void {

@@ -205,3 +205,16 @@ test('bytes sent right behind an upgrade request reach the upstream', async (t) 
   assert.match(text, /^HTTP\/1\.1 101 /);
   assert.ok(text.endsWith('\r\n\r\nEARLY-BYTES'), 'both the bytes in the head\'s packet and the ones after it');
 });
+
+test('every connection frees its llhttp parsers (they are not garbage-collected)', async (t) => {
+  const { parsersInUse } = await import('../../src/proxy/http1.ts');
+  // An upstream that closes every connection, so both sides make a parser per request.
+  const up = await backend(t, (_req, res) => res.writeHead(200, { connection: 'close', 'content-length': '2' }).end('ok'));
+  const { port } = await proxyFor(t, svc({ stable: up.url }));
+  const before = parsersInUse();
+  for (let i = 0; i < 50; i++) {
+    const r = await converse(port, 'GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    assert.match(r.text, /^HTTP\/1\.1 200 /);
+  }
+  await until(() => parsersInUse() <= before, `parsers to be freed (${parsersInUse() - before} left)`);
+});

@@ -71,28 +71,35 @@ class JsonlSink implements EventSink {
     }
   }
 
-  async flush(): Promise<void> {
-    for (;;) {
-      // One write at a time (appends stay in order), at most one batch each: the next batch waits for
-      // the write, so the event loop gets a turn between batches.
-      while (this.#writing) await this.#writing;
-      if (this.#queue.length === 0) return;
+  /**
+   * Writes everything queued (including what arrives meanwhile). One writer loop at a time: a
+   * second caller gets the running loop, so writes never race or shrink to a few events each.
+   */
+  flush(): Promise<void> {
+    return (this.#writing ??= this.#drain().finally(() => {
+      this.#writing = null;
+    }));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      // At most one batch per write: serialising is synchronous work on the proxy's thread, and the
+      // write copies the text there too; the next batch waits for the write, so the loop yields.
       const batch = this.#queue.length <= this.#batchSize ? this.#queue : this.#queue.splice(0, this.#batchSize);
       if (batch === this.#queue) this.#queue = [];
       let text = '';
       for (let i = 0; i < batch.length; i++) text += JSON.stringify(batch[i]) + '\n';
-      this.#writing = this.#file.write(text).then(() => undefined, () => {
+      try {
+        await this.#file.write(text);
+      } catch {
         this.#dropped += batch.length; // a full disk loses events, never requests
-      }).finally(() => {
-        this.#writing = null;
-      });
-      await this.#writing;
+      }
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.flush();
+    do await this.flush(); while (this.#queue.length > 0);
     this.#closed = true;
     await this.#file.close();
   }

@@ -537,8 +537,8 @@ export function freeParser(p: Llhttp): void {
   setImmediate(closeParser, p);
 }
 
-/** The parts of a libuv stream handle (TCPWrap) this file touches. */
-interface StreamHandle {
+/** The parts of a libuv stream handle (TCPWrap) the proxy touches. */
+export interface StreamHandle {
   isStreamBase?: boolean;
   _consumed?: boolean;
   reading: boolean;

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { HTTPParser, freeParser, newParser } from './http1.ts';
+import type { StreamHandle } from './http1.ts';
 
 /*
  * The HTTP/1.1 client that carries users' requests to upstream instances: keep-alive connections
@@ -77,11 +78,11 @@ export class UpstreamCall {
   }
 
   pause(): void {
-    this.conn?.socket.pause();
+    this.conn?.pause();
   }
 
   resume(): void {
-    if (!this.settled) this.conn?.socket.resume();
+    if (!this.settled) this.conn?.resume();
   }
 
   fail(err: Error): void {
@@ -131,6 +132,7 @@ class UpstreamConn {
     p[HTTPParser.kOnHeadersComplete] = onResHeadersComplete;
     p[HTTPParser.kOnBody] = onResBody;
     p[HTTPParser.kOnMessageComplete] = onResMessageComplete;
+    p[HTTPParser.kOnExecute] = onResExecute;
     this.parser = p;
     socket.on('connect', onConnect);
     socket.on('data', onResData);
@@ -139,6 +141,44 @@ class UpstreamConn {
     socket.on('close', onSockClose);
     socket.on('drain', onSockDrain);
   }
+
+  /** Bytes on an idle connection: the server is confused; never reuse it. */
+  strayBytes(): void {
+    this.noReuse = true;
+    this.socket.destroy();
+  }
+
+  /** After llhttp parsed a chunk: a malformed answer fails the call; a complete one ends it. */
+  afterExecute(ret: number | Error): void {
+    const call = this.call;
+    if (typeof ret !== 'number') {
+      this.noReuse = true;
+      call?.fail(upstreamError('UND_ERR_BAD_RESPONSE', `malformed response from the upstream (${(ret as Error & { code?: string }).code})`));
+      this.socket.destroy();
+      return;
+    }
+    if (this.complete && call !== null && !call.settled) finishCall(this, call);
+  }
+
+  /** Stops reading (backpressure from the client); `resume` starts again. */
+  pause(): void {
+    if (this.handle !== null) {
+      this.handle.reading = false;
+      this.handle.readStop();
+    } else this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.handle !== null) {
+      if (!this.handle.reading) {
+        this.handle.reading = true;
+        this.handle.readStart();
+      }
+    } else this.socket.resume();
+  }
+
+  /** The socket's handle, once llhttp reads it directly (after connect). */
+  handle: StreamHandle | null = null;
 
   /** Sends a request on this connection. */
   send(call: UpstreamCall): void {
@@ -228,7 +268,7 @@ class UpstreamConn {
     if (reusable && !this.noReuse && !this.closed && call.bodySent && !this.pool.closing) {
       this.served++;
       this.idleSince = performance.now();
-      this.socket.resume();
+      this.resume();
       this.pool.idle.push(this);
     } else this.socket.destroy();
   }
@@ -258,6 +298,14 @@ type ParserWithConn = InstanceType<typeof HTTPParser> & { [kUpConn]: UpstreamCon
 function onConnect(this: ConnSocket): void {
   const conn = this[kUpConn];
   conn.connected = true;
+  // As node:http's server does with its sockets: llhttp reads the handle in C++, so an answer costs
+  // no Buffer, stream push or 'data' event in JS (the 'data' listener stays as the fallback).
+  const handle = (this as unknown as { _handle?: StreamHandle })._handle;
+  if (handle?.isStreamBase === true && handle._consumed !== true) {
+    handle._consumed = true;
+    conn.parser.consume(handle);
+    conn.handle = handle;
+  }
   const call = conn.call;
   if (call !== null) conn.setDeadline(call.bodySent ? call.req.headersTimeout : 0, 'UND_ERR_HEADERS_TIMEOUT');
   else conn.deadline = 0;
@@ -265,21 +313,15 @@ function onConnect(this: ConnSocket): void {
 
 function onResData(this: ConnSocket, data: Buffer): void {
   const conn = this[kUpConn];
-  if (conn.call === null) {
-    // Bytes on an idle connection: the server is confused; never reuse it.
-    conn.noReuse = true;
-    this.destroy();
-    return;
-  }
-  const ret = conn.parser.execute(data);
-  const call = conn.call;
-  if (typeof ret !== 'number') {
-    conn.noReuse = true;
-    call?.fail(upstreamError('UND_ERR_BAD_RESPONSE', `malformed response from the upstream (${ret.code})`));
-    this.destroy();
-    return;
-  }
-  if (conn.complete && call !== null && !call.settled) finishCall(conn, call);
+  if (conn.call === null) return conn.strayBytes();
+  conn.afterExecute(conn.parser.execute(data));
+}
+
+/** Consumed mode: llhttp read the handle in C++ and parsed what came. */
+function onResExecute(this: ParserWithConn, ret: number | Error): void {
+  const conn = this[kUpConn];
+  if (conn.call === null) return conn.strayBytes();
+  conn.afterExecute(ret);
 }
 
 function finishCall(conn: UpstreamConn, call: UpstreamCall): void {
@@ -312,6 +354,7 @@ function onSockClose(this: ConnSocket): void {
   conn.closed = true;
   conn.pool.forget(conn);
   conn.lost(upstreamError('UND_ERR_SOCKET', 'the upstream closed the connection'));
+  if (conn.handle !== null) conn.parser.unconsume();
   freeParser(conn.parser);
 }
 

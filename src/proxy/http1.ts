@@ -1,8 +1,9 @@
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { createRequire } from 'node:module';
 import { STATUS_CODES } from 'node:http';
+import { HTTPParser, consumeSocket, freeParser, methods, newParser, setReading, unconsumeSocket } from './llhttp.ts';
+import type { Llhttp, ParseError, StreamHandle } from './llhttp.ts';
 
 /*
  * The proxy's HTTP/1.1 server: net sockets driven by Node's own llhttp parser.
@@ -19,37 +20,12 @@ import { STATUS_CODES } from 'node:http';
  * request bodies as streams with backpressure, upgrades, and the headers and idle timeouts.
  */
 
-interface Llhttp {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | ParseError;
-  finish(): undefined | ParseError;
-  /** Reads the socket's handle directly in C++ (no JS 'data' events); results come to kOnExecute. */
-  consume(handle: object): void;
-  unconsume(): void;
-  /** The chunk being parsed (consumed mode), e.g. to find the bytes after an upgrade's head. */
-  getCurrentBuffer(): Buffer;
-  /** Frees the C++ parser (it is not garbage-collected otherwise). */
-  close(): void;
-  [k: number]: unknown;
+/** The server's parser: llhttp with this file's per-connection fields. */
+type ServerParser = Llhttp & {
   [kConnOf]?: Connection;
   [kHeaderParts]?: string[];
   [kUrlPart]?: string;
-}
-interface ParseError extends Error { code: string; reason?: string }
-interface LlhttpClass {
-  new(): Llhttp;
-  REQUEST: number;
-  RESPONSE: number;
-  kOnMessageBegin: number;
-  kOnHeaders: number;
-  kOnHeadersComplete: number;
-  kOnBody: number;
-  kOnMessageComplete: number;
-  kOnExecute: number;
-}
-
-/** Node's llhttp binding, as node:http itself uses it. */
-export const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as { HTTPParser: LlhttpClass; methods: string[] };
+};
 
 const kConnOf = Symbol('weir.connection');
 const kHeaderParts = Symbol('weir.headerParts');
@@ -306,7 +282,7 @@ function uncork(socket: Socket): void {
 class Connection {
   readonly socket: Socket;
   readonly server: Http1Server;
-  readonly parser: Llhttp;
+  readonly parser: ServerParser;
   readonly remoteAddress: string;
   /** The request whose body the parser is reading. */
   parsing: ProxyRequest | null = null;
@@ -330,7 +306,7 @@ class Connection {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.idleSince = performance.now();
-    const p = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes);
+    const p: ServerParser = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes);
     p[kConnOf] = this;
     p[HTTPParser.kOnMessageBegin] = onMessageBegin;
     p[HTTPParser.kOnHeaders] = onHeaders;
@@ -339,15 +315,7 @@ class Connection {
     p[HTTPParser.kOnMessageComplete] = onMessageComplete;
     p[HTTPParser.kOnExecute] = onExecute;
     this.parser = p;
-    // As node:http does: llhttp reads the handle in C++, so a read costs no Buffer, stream push or
-    // 'data' event in JS. (The 'data' listener stays for sockets without a stream handle, and so
-    // that 'end' is still delivered.)
-    const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
-    if (handle?.isStreamBase === true && handle._consumed !== true) {
-      handle._consumed = true;
-      p.consume(handle);
-      this.handle = handle;
-    } else this.handle = null;
+    this.handle = consumeSocket(p, socket);
   }
 
   /** What a parse of the next bytes gave: an error, or how much it used (the rest may follow an upgrade's head). */
@@ -376,10 +344,7 @@ class Connection {
   release(): void {
     if (this.released) return;
     this.released = true;
-    if (this.handle !== null) {
-      this.parser.unconsume();
-      this.handle._consumed = false;
-    }
+    if (this.handle !== null) unconsumeSocket(this.parser, this.handle);
     freeParser(this.parser);
   }
 
@@ -410,19 +375,13 @@ class Connection {
   pauseReading(): void {
     if (this.paused || this.closed) return;
     this.paused = true;
-    if (this.handle !== null) {
-      this.handle.reading = false;
-      this.handle.readStop();
-    } else this.socket.pause();
+    setReading(this.socket, this.handle, false);
   }
 
   resumeReading(): void {
     if (!this.paused || this.closed) return;
     this.paused = false;
-    if (this.handle !== null) {
-      this.handle.reading = true;
-      this.handle.readStart();
-    } else this.socket.resume();
+    setReading(this.socket, this.handle, true);
   }
 
   /** A request llhttp refused: answer it when nothing else is on the wire, then close. */
@@ -457,18 +416,18 @@ class Connection {
 }
 
 // Parser callbacks: shared functions, `this` is the parser (no closures per connection).
-function onMessageBegin(this: Llhttp): void {
+function onMessageBegin(this: ServerParser): void {
   this[kConnOf]!.headStart = performance.now();
 }
 
 /** Heads with many headers arrive in parts before onHeadersComplete. */
-function onHeaders(this: Llhttp, headers: string[], url: string): void {
+function onHeaders(this: ServerParser, headers: string[], url: string): void {
   const parts = (this[kHeaderParts] ??= []);
   for (let i = 0; i < headers.length; i++) parts.push(headers[i]);
   this[kUrlPart] = (this[kUrlPart] ?? '') + url;
 }
 
-function onHeadersComplete(this: Llhttp, major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined,
+function onHeadersComplete(this: ServerParser, major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined,
   _status: unknown, _message: unknown, upgrade: boolean, keepAlive: boolean): number {
   const conn = this[kConnOf]!;
   conn.headStart = 0;
@@ -489,11 +448,11 @@ function onHeadersComplete(this: Llhttp, major: number, minor: number, headers: 
   return 0;
 }
 
-function onBody(this: Llhttp, chunk: Buffer): void {
+function onBody(this: ServerParser, chunk: Buffer): void {
   this[kConnOf]!.parsing?.onBody(chunk);
 }
 
-function onMessageComplete(this: Llhttp): void {
+function onMessageComplete(this: ServerParser): void {
   const conn = this[kConnOf]!;
   const req = conn.parsing;
   conn.parsing = null;
@@ -508,42 +467,8 @@ function onData(this: ProxySocket, data: Buffer): void {
   conn.afterExecute(conn.parser.execute(data), data);
 }
 
-function onExecute(this: Llhttp, ret: number | ParseError): void {
+function onExecute(this: ServerParser, ret: number | ParseError): void {
   this[kConnOf]!.afterExecute(ret, undefined);
-}
-
-let liveParsers = 0;
-
-/** llhttp parsers created by this module and the upstream client and not yet freed (for leak tests). */
-export function parsersInUse(): number {
-  return liveParsers;
-}
-
-/** A parser for one connection; `freeParser` must be called for it when the connection is done. */
-export function newParser(type: number, maxHeaderSize: number): Llhttp {
-  const p = new HTTPParser();
-  p.initialize(type, {}, maxHeaderSize, 0);
-  liveParsers++;
-  return p;
-}
-
-function closeParser(p: Llhttp): void {
-  p.close();
-  liveParsers--;
-}
-
-/** Frees a parser once the stack that may be inside it has unwound (it is not garbage-collected). */
-export function freeParser(p: Llhttp): void {
-  setImmediate(closeParser, p);
-}
-
-/** The parts of a libuv stream handle (TCPWrap) the proxy touches. */
-export interface StreamHandle {
-  isStreamBase?: boolean;
-  _consumed?: boolean;
-  reading: boolean;
-  readStart(): number;
-  readStop(): number;
 }
 
 function onEnd(this: ProxySocket): void {

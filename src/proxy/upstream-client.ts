@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { HTTPParser, freeParser, newParser } from './http1.ts';
-import type { StreamHandle } from './http1.ts';
+import { HTTPParser, consumeSocket, freeParser, newParser, setReading, unconsumeSocket } from './llhttp.ts';
+import type { Llhttp, StreamHandle } from './llhttp.ts';
+import { IDEMPOTENT } from './exchange-util.ts';
 
 /*
  * The HTTP/1.1 client that carries users' requests to upstream instances: keep-alive connections
@@ -10,7 +11,7 @@ import type { StreamHandle } from './http1.ts';
  *
  * Why not undici here: undici is an excellent general client, but a proxy uses a small part of it and
  * pays for the rest on every request (its request object, header validation and normalisation, its
- * handler wrappers and timers). With the proxy's own server (http1.ts) this client measured ~1.2×
+ * handler wrappers and timers). With the proxy's own server (http1.ts) a prototype of this client measured ~1.2×
  * the requests per second of the same server with undici's dispatch. The interface mirrors undici's
  * dispatch handler (onRequestStart … onResponseError with a controller), so Exchange is written
  * against the same shape; the errors carry undici's codes so one classifier serves both clients
@@ -41,8 +42,6 @@ export interface UpstreamHandler {
 function upstreamError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** One request in flight: the controller its handler holds (abort, pause, resume, the response's raw headers). */
 export class UpstreamCall {
@@ -97,7 +96,7 @@ export class UpstreamCall {
 class UpstreamConn {
   readonly socket: Socket;
   readonly pool: UpstreamPool;
-  readonly parser: InstanceType<typeof HTTPParser>;
+  readonly parser: Llhttp;
   call: UpstreamCall | null = null;
   headerParts: string[] = [];
   /** Responses this connection has carried (a reused connection may have been closed by the server meanwhile). */
@@ -162,19 +161,11 @@ class UpstreamConn {
 
   /** Stops reading (backpressure from the client); `resume` starts again. */
   pause(): void {
-    if (this.handle !== null) {
-      this.handle.reading = false;
-      this.handle.readStop();
-    } else this.socket.pause();
+    setReading(this.socket, this.handle, false);
   }
 
   resume(): void {
-    if (this.handle !== null) {
-      if (!this.handle.reading) {
-        this.handle.reading = true;
-        this.handle.readStart();
-      }
-    } else this.socket.resume();
+    setReading(this.socket, this.handle, true);
   }
 
   /** The socket's handle, once llhttp reads it directly (after connect). */
@@ -293,19 +284,13 @@ class UpstreamConn {
 
 const kUpConn = Symbol('weir.upstreamConn');
 type ConnSocket = Socket & { [kUpConn]: UpstreamConn };
-type ParserWithConn = InstanceType<typeof HTTPParser> & { [kUpConn]: UpstreamConn };
+type ParserWithConn = Llhttp & { [kUpConn]: UpstreamConn };
 
 function onConnect(this: ConnSocket): void {
   const conn = this[kUpConn];
   conn.connected = true;
-  // As node:http's server does with its sockets: llhttp reads the handle in C++, so an answer costs
-  // no Buffer, stream push or 'data' event in JS (the 'data' listener stays as the fallback).
-  const handle = (this as unknown as { _handle?: StreamHandle })._handle;
-  if (handle?.isStreamBase === true && handle._consumed !== true) {
-    handle._consumed = true;
-    conn.parser.consume(handle);
-    conn.handle = handle;
-  }
+  // llhttp reads the handle in C++ from here on (the 'data' listener stays as the fallback).
+  conn.handle = consumeSocket(conn.parser, this);
   const call = conn.call;
   if (call !== null) conn.setDeadline(call.bodySent ? call.req.headersTimeout : 0, 'UND_ERR_HEADERS_TIMEOUT');
   else conn.deadline = 0;
@@ -354,7 +339,7 @@ function onSockClose(this: ConnSocket): void {
   conn.closed = true;
   conn.pool.forget(conn);
   conn.lost(upstreamError('UND_ERR_SOCKET', 'the upstream closed the connection'));
-  if (conn.handle !== null) conn.parser.unconsume();
+  if (conn.handle !== null) unconsumeSocket(conn.parser, conn.handle);
   freeParser(conn.parser);
 }
 

@@ -207,7 +207,7 @@ test('bytes sent right behind an upgrade request reach the upstream', async (t) 
 });
 
 test('every connection frees its llhttp parsers (they are not garbage-collected)', async (t) => {
-  const { parsersInUse } = await import('../../src/proxy/http1.ts');
+  const { parsersInUse } = await import('../../src/proxy/llhttp.ts');
   // An upstream that closes every connection, so both sides make a parser per request.
   const up = await backend(t, (_req, res) => res.writeHead(200, { connection: 'close', 'content-length': '2' }).end('ok'));
   const { port } = await proxyFor(t, svc({ stable: up.url }));

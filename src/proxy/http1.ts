@@ -33,6 +33,8 @@ const kUrlPart = Symbol('weir.urlPart');
 const EMPTY = Buffer.alloc(0);
 /** Bytes of a request body held for a request nobody reads yet (a pipelined one) before reading pauses. */
 const PENDING_LIMIT = 64 * 1024;
+/** Bodies up to this size leave in one buffer with their head (copying more costs more than a writev). */
+const COMBINE_LIMIT = 16 * 1024;
 
 export interface Http1Options {
   /** Largest request head; above it the client gets 431. */
@@ -218,6 +220,16 @@ export class ProxyResponse {
   write(chunk: Buffer | string): boolean {
     const socket = this.#conn.socket;
     if (this.finished || this.destroyed || !socket.writable) return false;
+    const head = this.#head;
+    if (head !== null && !this.#chunked && !this.#noBody && typeof chunk !== 'string' && chunk.length <= COMBINE_LIMIT) {
+      // The usual answer: head and body (or its first part) in one buffer and one write, with no
+      // cork, tick or writev. The head is latin1 (one byte per character), as written below.
+      this.#head = null;
+      const buf = Buffer.allocUnsafe(head.length + chunk.length);
+      buf.write(head, 0, 'latin1');
+      chunk.copy(buf, head.length);
+      return socket.write(buf);
+    }
     if (!this.#corked) {
       this.#corked = true;
       socket.cork();
@@ -290,8 +302,11 @@ class Connection {
   active: ProxyRequest | null = null;
   queue: ProxyRequest[] = [];
   upgradeReq: ProxyRequest | null = null;
-  /** performance.now() when the current request head began, 0 when not inside a head. */
+  /** performance.now() when the current request head began (as far as afterExecute can tell), 0 when not inside a head. */
   headStart = 0;
+  /** Request heads completed on this connection, and as of the previous afterExecute. */
+  heads = 0;
+  headsBefore = 0;
   /** performance.now() when the connection last became idle, 0 while busy. */
   idleSince: number;
   closed = false;
@@ -308,7 +323,6 @@ class Connection {
     this.idleSince = performance.now();
     const p: ServerParser = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes);
     p[kConnOf] = this;
-    p[HTTPParser.kOnMessageBegin] = onMessageBegin;
     p[HTTPParser.kOnHeaders] = onHeaders;
     p[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
     p[HTTPParser.kOnBody] = onBody;
@@ -321,6 +335,11 @@ class Connection {
   /** What a parse of the next bytes gave: an error, or how much it used (the rest may follow an upgrade's head). */
   afterExecute(ret: number | ParseError, data: Buffer | undefined): void {
     if (typeof ret !== 'number') return this.parseError(ret);
+    // Bytes that did not complete a head, on a connection with nothing else going on: a head has
+    // begun, and the head timeout (slow-loris defence) runs from here.
+    if (this.heads === this.headsBefore) {
+      if (ret > 0 && this.headStart === 0 && this.active === null && this.parsing === null) this.headStart = performance.now();
+    } else this.headsBefore = this.heads;
     const up = this.upgradeReq;
     if (up === null) return;
     this.upgradeReq = null;
@@ -415,10 +434,9 @@ class Connection {
   }
 }
 
-// Parser callbacks: shared functions, `this` is the parser (no closures per connection).
-function onMessageBegin(this: ServerParser): void {
-  this[kConnOf]!.headStart = performance.now();
-}
+// Parser callbacks: shared functions, `this` is the parser (no closures per connection). There is
+// no kOnMessageBegin: every call from llhttp into JS costs about a microsecond, and the head
+// timeout is armed from afterExecute instead.
 
 /** Heads with many headers arrive in parts before onHeadersComplete. */
 function onHeaders(this: ServerParser, headers: string[], url: string): void {
@@ -431,6 +449,7 @@ function onHeadersComplete(this: ServerParser, major: number, minor: number, hea
   _status: unknown, _message: unknown, upgrade: boolean, keepAlive: boolean): number {
   const conn = this[kConnOf]!;
   conn.headStart = 0;
+  conn.heads++;
   if (conn.ending || conn.closed) return 0; // after `connection: close` nothing more is answered
   if (headers === undefined) {
     headers = this[kHeaderParts] ?? [];

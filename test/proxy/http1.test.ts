@@ -218,3 +218,37 @@ test('every connection frees its llhttp parsers (they are not garbage-collected)
   }
   await until(() => parsersInUse() <= before, `parsers to be freed (${parsersInUse() - before} left)`);
 });
+
+test('a head that does not complete in time gets 408 and the connection closes; idle connections close at the keep-alive limit without one', async (t) => {
+  const { Http1Server } = await import('../../src/proxy/http1.ts');
+  const http = new Http1Server({
+    maxHeaderBytes: 16 * 1024, headersTimeoutMs: 60_000, keepAliveTimeoutMs: 65_000,
+    onRequest: (_req, res) => { res.writeHead(200, ['content-length', '2']); res.end('ok'); },
+    onUpgrade: (_req, socket) => socket.destroy(),
+  });
+  http.server.listen(0, '127.0.0.1');
+  await once(http.server, 'listening');
+  t.after(() => { http.closeAll(); http.server.close(); });
+  const port = (http.server.address() as AddressInfo).port;
+  const open = async (bytes: string) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    const closed = once(sock, 'close');
+    await once(sock, 'connect');
+    if (bytes) sock.write(bytes);
+    return { sock, closed, text: () => text };
+  };
+  const partial = await open('GET /slow HTTP/1.1\r\nhost: x\r\nx-a: 1\r\n');
+  const answered = await open('GET /fast HTTP/1.1\r\nhost: x\r\n\r\n');
+  const silent = await open('');
+  await until(() => http.connections.size === 3 && [...http.connections].filter((c) => c.headStart > 0).length === 1 && answered.text().includes('ok'), 'the partial head to arrive');
+  http.sweep(performance.now() + 61_000);
+  await partial.closed;
+  assert.match(partial.text(), /^HTTP\/1\.1 408 /);
+  assert.equal(http.connections.size, 2, 'a connection that sent a whole request, or nothing, is not timed out as a slow head');
+  http.sweep(performance.now() + 66_000);
+  await Promise.all([answered.closed, silent.closed]);
+  assert.equal(silent.text(), '', 'an idle connection closes without an answer');
+  assert.doesNotMatch(answered.text(), /408/);
+});

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { request } from 'undici';
@@ -209,4 +209,34 @@ test('weir up serves flagd-format flag files over OFREP on the control listener'
   assert.equal((await evaluate('x', {})).status, 401);
   p.child.kill('SIGTERM');
   await once(p.child, 'exit');
+});
+
+test('weir up on a single core collects garbage on one thread (re-executed in place, same pid) and still serves and stops', async (t) => {
+  const a = await backend(t, echo('stable'));
+  const dir = mkdtempSync(join(tmpdir(), 'weir-up-'));
+  writeFileSync(join(dir, 'weir.yaml'), `proxy: { listen: 127.0.0.1:0 }\ncontrol: { listen: 127.0.0.1:0 }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: ${a.url} }\n`);
+  const start = (cmd: string, args: string[]) => {
+    const child = spawn(cmd, args, { cwd: dir, env: { ...process.env, WEIR_ADMIN_TOKEN: 'admin-token-for-test' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    t.after(() => child.kill('SIGKILL'));
+    return { child, out: () => out };
+  };
+  const gcFlag = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('--single-threaded-gc');
+  // taskset execs node in its own place, so the child's pid is node's (and weir's after the re-exec).
+  const one = start('taskset', ['-c', '0', process.execPath, BIN, 'up', '--json']);
+  await until(() => one.out().includes('\n'), 'startup on one core', 20_000);
+  assert.ok(gcFlag(one.child.pid!), 'restarted with --single-threaded-gc');
+  const info = JSON.parse(one.out().split('\n')[0]) as { proxy: string };
+  const r = await request(info.proxy);
+  assert.equal(((await r.body.json()) as { name: string }).name, 'stable');
+  one.child.kill('SIGTERM');
+  assert.equal((await once(one.child, 'exit'))[0], 0, 'signals reach the re-executed process');
+  if (availableParallelism() > 1) {
+    const many = start(process.execPath, [BIN, 'up', '--json']);
+    await until(() => many.out().includes('\n'), 'startup on every core', 20_000);
+    assert.ok(!gcFlag(many.child.pid!), 'with cores to spare V8 keeps its parallel collector');
+    many.child.kill('SIGTERM');
+    await once(many.child, 'exit');
+  }
 });

@@ -3,7 +3,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { HTTPParser, consumeSocket, freeParser, methods, newParser, setReading, unconsumeSocket } from './llhttp.ts';
-import type { Llhttp, ParseError, StreamHandle } from './llhttp.ts';
+import type { Llhttp, ParseError, ParserCallbacks, StreamHandle } from './llhttp.ts';
 
 /*
  * The proxy's HTTP/1.1 server: net sockets driven by Node's own llhttp parser.
@@ -321,13 +321,8 @@ class Connection {
     this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.idleSince = performance.now();
-    const p: ServerParser = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes);
+    const p: ServerParser = newParser(HTTPParser.REQUEST, server.options.maxHeaderBytes, SERVER_CALLBACKS);
     p[kConnOf] = this;
-    p[HTTPParser.kOnHeaders] = onHeaders;
-    p[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
-    p[HTTPParser.kOnBody] = onBody;
-    p[HTTPParser.kOnMessageComplete] = onMessageComplete;
-    p[HTTPParser.kOnExecute] = onExecute;
     this.parser = p;
     this.handle = consumeSocket(p, socket);
   }
@@ -477,6 +472,8 @@ function onMessageComplete(this: ServerParser): void {
   conn.parsing = null;
   req?.onComplete();
 }
+
+const SERVER_CALLBACKS: ParserCallbacks = { onHeaders, onHeadersComplete, onBody, onMessageComplete, onExecute };
 
 const kConn = Symbol('weir.conn');
 type ProxySocket = Socket & { [kConn]?: Connection };

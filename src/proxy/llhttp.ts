@@ -55,10 +55,32 @@ export function parsersInUse(): number {
   return liveParsers;
 }
 
+/** A parser callback; `this` is the parser. */
+type ParserCallback = (this: never, ...args: never[]) => unknown;
+
+/**
+ * What llhttp calls into JavaScript, each optional (every call from C++ costs about a microsecond, so
+ * leave out what a side does not need). Pass one object per side, made once, not one per connection.
+ */
+export interface ParserCallbacks {
+  onMessageBegin?: ParserCallback;
+  onHeaders?: ParserCallback;
+  onHeadersComplete?: ParserCallback;
+  onBody?: ParserCallback;
+  onMessageComplete?: ParserCallback;
+  onExecute?: ParserCallback;
+}
+
 /** A parser for one connection at Node's strict defaults; `freeParser` must be called when the connection is done. */
-export function newParser(type: number, maxHeaderSize: number): Llhttp {
+export function newParser(type: number, maxHeaderSize: number, cb: ParserCallbacks): Llhttp {
   const p = new HTTPParser();
   p.initialize(type, {}, maxHeaderSize, 0);
+  if (cb.onMessageBegin) p[HTTPParser.kOnMessageBegin] = cb.onMessageBegin;
+  if (cb.onHeaders) p[HTTPParser.kOnHeaders] = cb.onHeaders;
+  if (cb.onHeadersComplete) p[HTTPParser.kOnHeadersComplete] = cb.onHeadersComplete;
+  if (cb.onBody) p[HTTPParser.kOnBody] = cb.onBody;
+  if (cb.onMessageComplete) p[HTTPParser.kOnMessageComplete] = cb.onMessageComplete;
+  if (cb.onExecute) p[HTTPParser.kOnExecute] = cb.onExecute;
   liveParsers++;
   return p;
 }

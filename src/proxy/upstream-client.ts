@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { HTTPParser, consumeSocket, freeParser, newParser, setReading, unconsumeSocket } from './llhttp.ts';
-import type { Llhttp, StreamHandle } from './llhttp.ts';
+import type { Llhttp, ParserCallbacks, StreamHandle } from './llhttp.ts';
 import { IDEMPOTENT } from './exchange-util.ts';
 
 /*
@@ -124,14 +124,8 @@ class UpstreamConn {
     const socket = connect({ host: pool.host, port: pool.port, noDelay: true });
     this.socket = socket;
     (socket as ConnSocket)[kUpConn] = this;
-    const p = newParser(HTTPParser.RESPONSE, 0);
+    const p = newParser(HTTPParser.RESPONSE, 0, CLIENT_CALLBACKS);
     (p as ParserWithConn)[kUpConn] = this;
-    p[HTTPParser.kOnMessageBegin] = onResMessageBegin;
-    p[HTTPParser.kOnHeaders] = onResHeaders;
-    p[HTTPParser.kOnHeadersComplete] = onResHeadersComplete;
-    p[HTTPParser.kOnBody] = onResBody;
-    p[HTTPParser.kOnMessageComplete] = onResMessageComplete;
-    p[HTTPParser.kOnExecute] = onResExecute;
     this.parser = p;
     socket.on('connect', onConnect);
     socket.on('data', onResData);
@@ -399,6 +393,15 @@ function onResMessageComplete(this: ParserWithConn): void {
   if (call === null || !call.started) return; // the end of a 1xx
   conn.complete = true;
 }
+
+const CLIENT_CALLBACKS: ParserCallbacks = {
+  onMessageBegin: onResMessageBegin,
+  onHeaders: onResHeaders,
+  onHeadersComplete: onResHeadersComplete,
+  onBody: onResBody,
+  onMessageComplete: onResMessageComplete,
+  onExecute: onResExecute,
+};
 
 /** Every pool's busy connections, checked against their deadlines ten times a second. */
 const busy = new Set<UpstreamConn>();

@@ -9,16 +9,13 @@ if (major < 24) {
   process.stderr.write(`weir needs Node.js 24 or newer (this is ${process.version}). Run it through npm (npx weir …, npm run …), which uses the Node 24 pinned in devDependencies.\n`);
   process.exit(1);
 }
-// The long-running commands on a single core (taskset, a cpuset, a one-CPU container quota): V8's
-// parallel garbage-collection helpers can only take turns with the main thread there, and the main
-// thread waits for them. Measured at 7k req/s on one core, young-generation pauses reached 20 ms with
-// the helpers and stayed under 7.5 ms with --single-threaded-gc, which only takes effect at start-up,
-// so the process re-executes itself (same pid) with it. WEIR_GC=parallel keeps V8's default.
-if (SERVES.has(process.argv[2] ?? '') && process.env.WEIR_GC !== 'parallel' && !process.execArgv.includes('--single-threaded-gc')) {
-  const { availableParallelism } = await import('node:os');
-  if (availableParallelism() === 1 && typeof process.execve === 'function') {
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, '--single-threaded-gc', ...process.argv.slice(1)], process.env);
-  }
+// The long-running commands on a single core collect garbage on one thread (src/runtime/gc.ts says
+// why). The flag only takes effect at start-up (v8.setFlagsFromString later did not bound the pauses),
+// so the process re-executes itself in place (same pid) with it.
+if (SERVES.has(process.argv[2] ?? '') && typeof process.execve === 'function') {
+  const { gcFlags } = await import('../src/runtime/gc.ts');
+  const flags = gcFlags(1);
+  if (flags.length > 0) process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, ...process.argv.slice(1)], process.env);
 }
 // node:sqlite prints an ExperimentalWarning on first use; it is noise for CLI users.
 process.removeAllListeners('warning');

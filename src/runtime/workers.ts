@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { gcFlags } from './gc.ts';
 import type { RoutingTable } from '../proxy/table.ts';
 import type { WideEvent } from '../events/schema.ts';
 import type { FromWorker, ToWorker } from './proxy-worker.ts';
@@ -33,10 +33,8 @@ export async function startWorkers(n: number, table: RoutingTable, host: string,
   const realPort = port === 0 ? await freePort(host) : port;
   const workers: ChildProcess[] = [];
   const ready: Promise<void>[] = [];
-  // As many workers as cores (or more): each worker's GC helper threads would only compete with the
-  // workers for the cores, so each collects on its own thread (see bin/weir.ts).
-  const execArgv = n >= availableParallelism() && !process.execArgv.includes('--single-threaded-gc') && process.env.WEIR_GC !== 'parallel'
-    ? [...process.execArgv, '--single-threaded-gc'] : process.execArgv;
+  // As many workers as cores (or more): each collects garbage on its own thread (gc.ts).
+  const execArgv = [...process.execArgv, ...gcFlags(n)];
   for (let i = 0; i < n; i++) {
     const w = fork(join(import.meta.dirname, 'proxy-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv });
     workers.push(w);

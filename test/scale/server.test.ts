@@ -56,7 +56,10 @@ test('replicas on one PostgreSQL: one leader; tokens and weights written on one 
   const dir = configDir(t, a.url, b.url);
   const schema = await freshSchema(t);
   const store = `${PG_URL}?schema=${schema}`;
-  const start = (name: string) => startServer({ configPath: 'weir.yaml', cwd: dir, env: { WEIR_ADMIN_TOKEN: ADMIN }, store, replica: name, pollMs: 100, leaderIntervalMs: 100 });
+  // Replicas share PostgreSQL, not a disk: each keeps its own data directory (its event store and
+  // access log), as replicas on separate machines do. Two event stores opening one DuckDB file at the
+  // same moment raced ("Could not read enough bytes"); it failed one CI run.
+  const start = (name: string) => startServer({ configPath: 'weir.yaml', cwd: dir, dataDir: join(dir, `.weir-${name}`), env: { WEIR_ADMIN_TOKEN: ADMIN }, store, replica: name, pollMs: 100, leaderIntervalMs: 100 });
   const [r1, r2] = await Promise.all([start('r1'), start('r2')]);
   t.after(() => r2.close());
   t.after(() => r1.close());

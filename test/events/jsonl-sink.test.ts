@@ -33,3 +33,16 @@ test('jsonl sink: a full queue drops and counts instead of growing', async () =>
   await sink.close();
   assert.equal((await readFile(path, 'utf8')).trim().split('\n').length, 10);
 });
+
+test('jsonl sink: non-ASCII text and events larger than the encode buffer are written byte for byte', async () => {
+  const path = join(tempDir('weir-jsonl-'), 'events.jsonl');
+  const sink = await createJsonlSink({ path, batchSize: 16, flushIntervalMs: 60_000 });
+  // Emoji (surrogate pairs, 4 UTF-8 bytes), CJK (3 bytes), Latin-1 (2 bytes), a quote and a newline to escape,
+  // and one event of 300 KB, larger than the 64 KiB buffer the sink starts with.
+  const texts = ['末尾🙂'.repeat(20_000), 'plain', 'café ü', '日本語のパス', '🚀🧪 rocket', 'quote " and \n newline', 'x'.repeat(300_000)];
+  const sent = texts.map((t, i) => ({ ...ev(i), 'user_agent.original': t }));
+  for (const e of sent) sink.push(e);
+  await sink.close();
+  const lines = (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as WideEvent);
+  assert.deepEqual(lines, sent);
+});

@@ -2,7 +2,7 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { WeirError, ERROR_STATUS } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
-import { murmur3 } from '../util/murmur3.ts';
+import { murmur3Bytes, utf8 } from '../util/murmur3.ts';
 import { VIA } from './headers.ts';
 
 /** Helpers of the proxy's exchanges: error classification, Weir's own error answers, body metering. */
@@ -67,5 +67,6 @@ export function pathOf(url: string): string {
 
 /** A 64-bit hex digest of the sticky key (two seeded 32-bit hashes), so events never hold user ids by default. */
 export function stickyHash(key: string): string {
-  return murmur3(key, 0x9747b28c).toString(16).padStart(8, '0') + murmur3(key, 0x5bd1e995).toString(16).padStart(8, '0');
+  const bytes = utf8(key); // encoded once for both hashes
+  return murmur3Bytes(bytes, 0x9747b28c).toString(16).padStart(8, '0') + murmur3Bytes(bytes, 0x5bd1e995).toString(16).padStart(8, '0');
 }

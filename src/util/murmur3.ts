@@ -15,7 +15,11 @@ export function murmur3(key: string, seed = 0): number {
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 
-function utf8(key: string): Uint8Array {
+/**
+ * The UTF-8 bytes of `key`. For ASCII keys this is a view of a shared scratch buffer, valid only until
+ * the next call: hash it at once (stickyHash hashes one encoding twice).
+ */
+export function utf8(key: string): Uint8Array {
   // ASCII fast path avoids an allocation for the overwhelmingly common case.
   const n = key.length;
   if (n <= scratch.length) {

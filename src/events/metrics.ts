@@ -75,8 +75,11 @@ export interface ProxyMetrics {
   metrics(): Promise<string>;
 }
 
+const CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** `2xx` and so on, as constant strings (no string is built per request). */
 function statusClass(status: unknown): string {
-  return typeof status === 'number' && status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
+  return typeof status === 'number' && status >= 100 && status < 600 ? CLASSES[Math.floor(status / 100)] : 'none';
 }
 
 /**
@@ -97,6 +100,8 @@ export function createProxyMetrics(): ProxyMetrics {
   // four increments); prom-client's metrics read the accumulators at scrape time. Calling
   // counter.inc / histogram.observe per request cost ~1.5 µs (label validation and hashing each time).
   const series = new Map<string, Accumulator>();
+  /** The same accumulators by service, version, status class and traffic kind (record's lookup path). */
+  const index = new Map<unknown, Map<unknown, Map<string, Map<unknown, Accumulator>>>>();
   new Counter<Labels>({
     name: 'weir_proxy_requests_total', help: 'Requests through the proxy.', labelNames, registers: [registry],
     collect() {
@@ -131,11 +136,23 @@ export function createProxyMetrics(): ProxyMetrics {
       const version = event['service.version'] ?? '';
       const cls = statusClass(event['http.response.status_code']);
       const traffic = event['weir.traffic'] ?? 'live';
-      const key = `${service}\u0000${version}\u0000${cls}\u0000${traffic}`;
-      let a = series.get(key);
-      if (!a) {
-        a = { labels: { service: String(service), version: String(version), status_class: cls, traffic: String(traffic) }, count: 0, reported: 0, observed: 0, sum: 0, buckets: new Float64Array(LATENCY_BUCKETS.length) };
-        series.set(key, a);
+      // Nested maps on the label values themselves: the strings come from the routing table and the
+      // constants above, so their hashes are cached; a joined key was a new string to hash per request.
+      let byVersion = index.get(service);
+      if (byVersion === undefined) index.set(service, (byVersion = new Map()));
+      let byClass = byVersion.get(version);
+      if (byClass === undefined) byVersion.set(version, (byClass = new Map()));
+      let byTraffic = byClass.get(cls);
+      if (byTraffic === undefined) byClass.set(cls, (byTraffic = new Map()));
+      let a = byTraffic.get(traffic);
+      if (a === undefined) {
+        const key = `${service}\u0000${version}\u0000${cls}\u0000${traffic}`;
+        a = series.get(key);
+        if (a === undefined) {
+          a = { labels: { service: String(service), version: String(version), status_class: cls, traffic: String(traffic) }, count: 0, reported: 0, observed: 0, sum: 0, buckets: new Float64Array(LATENCY_BUCKETS.length) };
+          series.set(key, a);
+        }
+        byTraffic.set(traffic, a);
       }
       a.count++;
       const d = event.duration_ms;

@@ -29,7 +29,7 @@ export interface ExchangeHost {
 }
 
 /**
- * One request through the proxy: it is the undici dispatch handler (so there is one object per request,
+ * One request through the proxy: it is the upstream client's dispatch handler (undici's handler shape; one object per request,
  * no closures), tracks timing and bytes, retries a failed connect once on another instance, and
  * produces the request's wide event when it ends.
  */

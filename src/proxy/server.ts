@@ -52,7 +52,8 @@ export interface ProxyStats {
 
 /**
  * The data plane: an HTTP/1.1 reverse proxy that routes each request to a version of a service by
- * the current routing table, forwards it with undici, and records one wide event.
+ * the current routing table, forwards it with its own keep-alive client (upstream-client.ts), and
+ * records one wide event.
  *
  * @example
  *   const proxy = createProxy({ table, sink });

@@ -15,7 +15,8 @@ import { IDEMPOTENT } from './exchange-util.ts';
  * the requests per second of the same server with undici's dispatch. The interface mirrors undici's
  * dispatch handler (onRequestStart … onResponseError with a controller), so Exchange is written
  * against the same shape; the errors carry undici's codes so one classifier serves both clients
- * (undici still carries shadow and compare copies and WebSocket upgrades).
+ * (shadow and compare copies use this client too, on pools of their own; undici carries only WebSocket
+ * upgrades).
  */
 
 /** One request to an upstream. `headers` is a flat name, value list. */

@@ -361,6 +361,12 @@ function onResHeadersComplete(this: ParserWithConn, _major: number, _minor: numb
   const call = conn.call;
   conn.seen++;
   if (call === null || call.settled) return 1;
+  if (conn.complete) {
+    // A second answer to one request, in the same read as the first: ignored, and the connection is
+    // never reused (onResMessageBegin marks it; the call ends after this read).
+    conn.noReuse = true;
+    return 1;
+  }
   if (status < 200) return 0; // 1xx: the final answer follows
   if (!keepAlive) conn.noReuse = true;
   for (let i = 0; i < headers.length; i += 2) {
@@ -380,7 +386,7 @@ function onResHeadersComplete(this: ParserWithConn, _major: number, _minor: numb
 function onResBody(this: ParserWithConn, chunk: Buffer): void {
   const conn = this[kUpConn];
   const call = conn.call;
-  if (call === null || call.settled) return;
+  if (call === null || call.settled || conn.complete) return;
   conn.seen++;
   conn.activity = true;
   call.handler.onResponseData(call, chunk);

@@ -174,3 +174,31 @@ test('a client that goes away aborts the upstream request and is recorded as CLI
   await until(() => events.length === 1 && upstreamClosed, 'abort to propagate');
   assert.equal(events[0]['error.type'], 'CLIENT_CLOSED');
 });
+
+test('an upstream that sends two answers to one request: the user gets the first, and the connection is never reused', async (t) => {
+  // A desynchronised upstream (two responses in one write, or the start of a second one) must not
+  // hand its extra bytes to the next user's request on that connection.
+  let connections = 0;
+  const server = net.createServer((s) => {
+    connections++;
+    const n = connections;
+    s.on('data', (d) => {
+      if (!d.toString('latin1').includes('\r\n\r\n')) return;
+      const one = (body: string) => `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+      if (n === 1) s.write(one('first') + one('extra'));
+      else if (n === 2) s.write(one('second') + 'HTTP/1.1 200 OK\r\ncontent-le');
+      else s.write(one(`fresh-${n}`));
+    });
+    s.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const { url } = await proxyFor(t, svc({ stable: `http://127.0.0.1:${port}` }));
+  const text = async (path: string) => { const r = await request(`${url}${path}`); return [r.statusCode, await r.body.text()]; };
+  assert.deepEqual(await text('/a'), [200, 'first']);
+  assert.deepEqual(await text('/b'), [200, 'second']);
+  assert.deepEqual(await text('/c'), [200, 'fresh-3']);
+  assert.equal(connections, 3);
+});

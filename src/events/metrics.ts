@@ -101,7 +101,7 @@ export function createProxyMetrics(): ProxyMetrics {
   // counter.inc / histogram.observe per request cost ~1.5 µs (label validation and hashing each time).
   const series = new Map<string, Accumulator>();
   /** The same accumulators by service, version, status class and traffic kind (record's lookup path). */
-  const index = new Map<unknown, Map<unknown, Map<string, Map<unknown, Accumulator>>>>();
+  const index = new Map<string, Map<string, Map<string, Map<string, Accumulator>>>>();
   new Counter<Labels>({
     name: 'weir_proxy_requests_total', help: 'Requests through the proxy.', labelNames, registers: [registry],
     collect() {
@@ -132,10 +132,11 @@ export function createProxyMetrics(): ProxyMetrics {
     sinkDropped,
     sinkQueued,
     record(event) {
-      const service = event['service.name'] ?? '';
-      const version = event['service.version'] ?? '';
+      // Label values as strings (String() of a string is that string: no copy).
+      const service = String(event['service.name'] ?? '');
+      const version = String(event['service.version'] ?? '');
       const cls = statusClass(event['http.response.status_code']);
-      const traffic = event['weir.traffic'] ?? 'live';
+      const traffic = String(event['weir.traffic'] ?? 'live');
       // Nested maps on the label values themselves: the strings come from the routing table and the
       // constants above, so their hashes are cached; a joined key was a new string to hash per request.
       let byVersion = index.get(service);
@@ -146,12 +147,8 @@ export function createProxyMetrics(): ProxyMetrics {
       if (byTraffic === undefined) byClass.set(cls, (byTraffic = new Map()));
       let a = byTraffic.get(traffic);
       if (a === undefined) {
-        const key = `${service}\u0000${version}\u0000${cls}\u0000${traffic}`;
-        a = series.get(key);
-        if (a === undefined) {
-          a = { labels: { service: String(service), version: String(version), status_class: cls, traffic: String(traffic) }, count: 0, reported: 0, observed: 0, sum: 0, buckets: new Float64Array(LATENCY_BUCKETS.length) };
-          series.set(key, a);
-        }
+        a = { labels: { service, version, status_class: cls, traffic }, count: 0, reported: 0, observed: 0, sum: 0, buckets: new Float64Array(LATENCY_BUCKETS.length) };
+        series.set(`${service}\u0000${version}\u0000${cls}\u0000${traffic}`, a);
         byTraffic.set(traffic, a);
       }
       a.count++;

@@ -361,12 +361,9 @@ function onResHeadersComplete(this: ParserWithConn, _major: number, _minor: numb
   const call = conn.call;
   conn.seen++;
   if (call === null || call.settled) return 1;
-  if (conn.complete) {
-    // A second answer to one request, in the same read as the first: ignored, and the connection is
-    // never reused (onResMessageBegin marks it; the call ends after this read).
-    conn.noReuse = true;
-    return 1;
-  }
+  // A second answer to one request, in the same read as the first: ignored (onResMessageBegin has
+  // already marked the connection never to be reused; the call ends after this read).
+  if (conn.complete) return 1;
   if (status < 200) return 0; // 1xx: the final answer follows
   if (!keepAlive) conn.noReuse = true;
   for (let i = 0; i < headers.length; i += 2) {

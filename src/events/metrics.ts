@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LabelValues } from 'prom-client';
 import type { ApiRoute } from '../control/route.ts';
 import type { EventSink, WideEvent } from './schema.ts';
+import { internalErrorCount } from '../proxy/internal-error.ts';
 
 /** Latency buckets in seconds, from 1 ms to 10 s. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -85,7 +86,7 @@ function statusClass(status: unknown): string {
 /**
  * Prometheus metrics for the proxy, in their own Registry:
  * `weir_proxy_requests_total` and `weir_proxy_request_duration_seconds` by service, version,
- * status class and traffic kind; `weir_event_sink_dropped` / `weir_event_sink_queued` by sink.
+ * status class and traffic kind; `weir_proxy_internal_errors_total`; `weir_event_sink_dropped` / `weir_event_sink_queued` by sink.
  *
  * @example
  *   const metrics = createProxyMetrics();
@@ -114,6 +115,15 @@ export function createProxyMetrics(): ProxyMetrics {
   registry.registerMetric(new AccumulatedHistogram(series, {
     name: 'weir_proxy_request_duration_seconds', help: 'Time in the proxy from request start to the last byte written.', labelNames, buckets: LATENCY_BUCKETS, registers: [],
   }));
+  let internalReported = 0;
+  new Counter({
+    name: 'weir_proxy_internal_errors_total', help: 'Exceptions in Weir\'s own request handling, contained (the request answered 500 or closed; the log has the trace).', registers: [registry],
+    collect() {
+      const n = internalErrorCount();
+      if (n > internalReported) this.inc(n - internalReported);
+      internalReported = n;
+    },
+  });
   const watched = new Map<string, Pick<EventSink, 'dropped' | 'queued'>>();
   const sinkDropped = new Gauge<'sink'>({
     name: 'weir_event_sink_dropped', help: 'Events a sink dropped because it was full (since start).', labelNames: ['sink'], registers: [registry],

@@ -94,6 +94,7 @@ export class Exchange {
     const cl = view['content-length'];
     const te = view['transfer-encoding'];
     this.bodyless = te === undefined && (cl === undefined || cl === '0');
+    res.owner = this;
   }
 
   /** Starts the exchange: limits, body, instance choice, dispatch. */
@@ -117,7 +118,6 @@ export class Exchange {
         this.body = this.meter = meter;
       }
     }
-    this.res.owner = this;
     if (v.route.timeouts.totalMs > 0) {
       this.timer = setTimeout(() => this.abort(new WeirError('UPSTREAM_TIMEOUT', `no complete answer within ${v.route.timeouts.totalMs} ms`)), v.route.timeouts.totalMs);
     }
@@ -238,6 +238,30 @@ export class Exchange {
       this.status = this.status || 499;
       this.end();
     }
+  }
+
+  /** The upstream client contained an exception thrown by one of this exchange's callbacks. */
+  onInternalError(): void {
+    this.internalError();
+  }
+
+  /**
+   * Weir's own code threw while handling this request (src/proxy/internal-error.ts has reported it):
+   * the upstream call is abandoned, the client gets a 500 when nothing has been sent yet (else its
+   * connection is closed), and the event records `error.type` INTERNAL.
+   */
+  internalError(): void {
+    if (this.done) return;
+    this.abort(new WeirError('INTERNAL', 'internal error in the proxy'));
+    if (this.done) return; // the abort's onResponseError answered and ended it
+    this.release();
+    if (!this.res.headersSent && !this.res.destroyed) return this.fail('INTERNAL', 'internal error in the proxy');
+    this.errorCode = 'INTERNAL';
+    if (!this.res.finished) {
+      this.status = this.status || 500;
+      this.res.destroy();
+    }
+    this.end();
   }
 
   abort(reason: WeirError): void {

@@ -45,6 +45,8 @@ export interface Http1Options {
   keepAliveTimeoutMs: number;
   /** Each request, with its response to write. */
   onRequest(req: ProxyRequest, res: ProxyResponse): void;
+  /** `onRequest` threw (a bug): report it; the server then answers 500 (or closes) unless the response's owner did. */
+  onRequestError?(err: unknown, req: ProxyRequest): void;
   /** An upgrade (WebSocket) request: the socket is the caller's from here on; `head` is what followed the request head. */
   onUpgrade(req: ProxyRequest, socket: Socket, head: Buffer): void;
 }
@@ -154,6 +156,8 @@ function aborted(): Error {
 /** The exchange that owns a response hears about the client going away through this. */
 export interface ResponseOwner {
   onClientClose(): void;
+  /** Weir's own code threw while handling the request (already reported): answer 500 or close, and record it. */
+  internalError(): void;
 }
 
 /**
@@ -351,7 +355,12 @@ class Connection {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
-    this.server.options.onUpgrade(up, socket, ret < d.length ? d.subarray(ret) : EMPTY);
+    try {
+      this.server.options.onUpgrade(up, socket, ret < d.length ? d.subarray(ret) : EMPTY);
+    } catch (err) {
+      this.server.options.onRequestError?.(err, up);
+      socket.destroy();
+    }
   }
 
   /** Gives the socket back to JS reads and frees the parser (once its stack has unwound). */
@@ -367,7 +376,31 @@ class Connection {
   start(req: ProxyRequest): void {
     this.active = req;
     this.idleSince = 0;
-    this.server.options.onRequest(req, req.res);
+    try {
+      this.server.options.onRequest(req, req.res);
+    } catch (err) {
+      this.requestThrew(req, err);
+    }
+  }
+
+  /**
+   * Handling a request threw (a bug): contained here rather than ending the process with every other
+   * request in it. The response's owner answers if there is one; else a 500, or a closed connection
+   * when the status is already on the wire.
+   */
+  requestThrew(req: ProxyRequest, err: unknown): void {
+    const res = req.res;
+    try {
+      this.server.options.onRequestError?.(err, req);
+      if (res.owner !== null) res.owner.internalError();
+      else if (!res.headersSent && !res.destroyed) {
+        const body = '{"error":{"code":"INTERNAL","message":"internal error in the proxy"}}';
+        res.writeHead(500, ['content-type', 'application/json', 'content-length', String(body.length)]);
+        res.end(body);
+      } else if (!res.finished) res.destroy();
+    } catch {
+      this.socket.destroy(); // containing it failed too: close this connection, keep the process
+    }
   }
 
   responseDone(req: ProxyRequest, close: boolean): void {
@@ -423,7 +456,11 @@ class Connection {
     this.active = null;
     if (active !== null) {
       active.onAbort();
-      if (!active.res.finished) active.res.owner?.onClientClose();
+      try {
+        if (!active.res.finished) active.res.owner?.onClientClose();
+      } catch (err) {
+        this.requestThrew(active, err);
+      }
     }
     this.queue.length = 0;
   }

@@ -17,6 +17,7 @@ import type { TapStates } from './taps.ts';
 import type { TapHost } from './taps-types.ts';
 import { observeOutcome } from './faults/runtime.ts';
 import { Http1Server } from './http1.ts';
+import { reportInternalError } from './internal-error.ts';
 import type { ProxyRequest, ProxyResponse } from './http1.ts';
 
 /** Published when a service's faults stop on their own (the live error rate passed the budget). */
@@ -100,6 +101,7 @@ export class Proxy implements ExchangeHost {
       headersTimeoutMs: 60_000,
       keepAliveTimeoutMs: 65_000,
       onRequest: (req, res) => this.handle(req, res),
+      onRequestError: (err) => reportInternalError(err, 'request'),
       onUpgrade: (req, socket, head) => this.upgrade(req, socket, head),
     });
     this.server = this.#http.server;
@@ -142,7 +144,6 @@ export class Proxy implements ExchangeHost {
     const startMs = performance.now();
     const startedAt = this.now();
     this.#requests++;
-    this.#inflight++;
     const url = req.url;
     const table = this.#table;
     // One pass over the raw headers gives both what to forward and what routing needs.
@@ -174,7 +175,10 @@ export class Proxy implements ExchangeHost {
     const choice = chooseVersion(svc.split, { headers: view, url, clientIp }, this.#random);
     const version = svc.versions.get(choice.version)!;
     const fwd = finishForwardHeaders(scan, { clientIp, proto: 'http', requestId, traffic: choice.traffic });
-    new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp, view).start();
+    const ex = new Exchange(this, req, res, svc, version, choice, requestId, fwd, startedAt, startMs, clientIp, view);
+    // In flight from here until the exchange's finish (answers given above never were: they end here).
+    this.#inflight++;
+    ex.start();
   }
 
   /** Shadow and compare events: into the same sink, never counted as requests. */
@@ -185,18 +189,18 @@ export class Proxy implements ExchangeHost {
 
   /** Called by each Exchange exactly once. */
   finish(ex: Exchange, event: WideEvent): void {
+    this.#inflight--;
     const f = ex.svc.taps?.faults;
     if (f !== undefined && ex.choice.traffic === 'live' && observeOutcome(f, this.now(), ex.status) && faultsStoppedChannel.hasSubscribers) {
       faultsStoppedChannel.publish({ service: ex.svc.route.name, ...f.state.stopped });
     }
-    this.#inflight--;
     this.#sink.push(event);
     this.#onEvent?.(event);
     if (requestEndChannel.hasSubscribers) requestEndChannel.publish(event);
     if (this.#inflight === 0 && this.#idle) this.#idle();
   }
 
-  /** Records an event for a request that never reached a version (no route, bad upgrade). */
+  /** Records an event for a request that never reached a version (no route, bad upgrade); not counted in flight. */
   finishBare(req: ProxyRequest, startedAt: number, startMs: number, requestId: string, status: number, code: string, svc: RuntimeService | undefined, choice?: SplitChoice): void {
     const event: WideEvent = {
       timestamp: startedAt,
@@ -217,7 +221,6 @@ export class Proxy implements ExchangeHost {
       'user_agent.original': req.headers['user-agent'],
       'weir.sticky_key_hash': choice?.stickyKey === undefined ? undefined : stickyHash(choice.stickyKey),
     };
-    this.#inflight--;
     this.#sink.push(event);
     this.#onEvent?.(event);
     if (requestEndChannel.hasSubscribers) requestEndChannel.publish(event);
@@ -235,6 +238,7 @@ export class Proxy implements ExchangeHost {
     const reject = (status: number, code: string, message: string, svc?: RuntimeService, choice?: SplitChoice) => {
       const body = JSON.stringify({ error: { code, message, requestId } });
       if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      this.#inflight--;
       this.finishBare(req, startedAt, startMs, requestId, status, code, svc, choice);
     };
     const svc = matchService(this.#table, hostOnly(req.headers.host), url);
@@ -273,6 +277,9 @@ export class Proxy implements ExchangeHost {
     }, (err: unknown) => {
       const { code, message } = classifyError(err);
       reject(502, code, message, svc, choice);
+    }).catch((err: unknown) => {
+      reportInternalError(err, 'WebSocket upgrade');
+      socket.destroy();
     });
   }
 

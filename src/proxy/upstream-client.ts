@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { HTTPParser, consumeSocket, freeParser, newParser, setReading, unconsumeSocket } from './llhttp.ts';
 import type { Llhttp, ParserCallbacks, StreamHandle } from './llhttp.ts';
 import { IDEMPOTENT } from './exchange-util.ts';
+import { reportInternalError } from './internal-error.ts';
 
 /*
  * The HTTP/1.1 client that carries users' requests to upstream instances: keep-alive connections
@@ -38,6 +39,11 @@ export interface UpstreamHandler {
   onResponseData(controller: UpstreamCall, chunk: Buffer): void;
   onResponseEnd(controller: UpstreamCall, trailers: null): void;
   onResponseError(controller: UpstreamCall, err: Error): void;
+  /**
+   * One of the handler's own callbacks threw (a bug, reported by src/proxy/internal-error.ts): the call
+   * is already abandoned and its connection closed; the handler answers and records what it can.
+   */
+  onInternalError?(controller: UpstreamCall, err: unknown): void;
 }
 
 function upstreamError(code: string, message: string): Error {
@@ -89,7 +95,30 @@ export class UpstreamCall {
     if (this.settled) return;
     this.settled = true;
     this.conn?.detach(this, false);
-    this.handler.onResponseError(this, err);
+    try {
+      this.handler.onResponseError(this, err);
+    } catch (e) {
+      this.handlerThrew(e);
+    }
+  }
+
+  /**
+   * A handler callback threw: contained here, where llhttp and the socket events enter JavaScript,
+   * instead of ending the process. The call is abandoned (its connection closed unless the response
+   * was already complete) and the handler hears `onInternalError`.
+   */
+  handlerThrew(err: unknown): void {
+    reportInternalError(err, 'response');
+    if (!this.settled) {
+      this.settled = true;
+      this.aborted = true;
+      this.conn?.detach(this, false);
+    }
+    try {
+      this.handler.onInternalError?.(this, err);
+    } catch (again) {
+      reportInternalError(again, 'response');
+    }
   }
 }
 
@@ -305,7 +334,11 @@ function onResExecute(this: ParserWithConn, ret: number | Error): void {
 function finishCall(conn: UpstreamConn, call: UpstreamCall): void {
   call.settled = true;
   conn.detach(call, true);
-  call.handler.onResponseEnd(call, null);
+  try {
+    call.handler.onResponseEnd(call, null);
+  } catch (err) {
+    call.handlerThrew(err);
+  }
 }
 
 function onResEnd(this: ConnSocket): void {
@@ -376,7 +409,12 @@ function onResHeadersComplete(this: ParserWithConn, _major: number, _minor: numb
   call.started = true;
   call.rawHeaders = headers;
   conn.setDeadline(call.req.bodyTimeout, 'UND_ERR_BODY_TIMEOUT');
-  call.handler.onResponseStart(call, status, null, message);
+  try {
+    call.handler.onResponseStart(call, status, null, message);
+  } catch (err) {
+    call.handlerThrew(err);
+    return 1;
+  }
   return call.req.method === 'HEAD' ? 1 : 0;
 }
 
@@ -386,7 +424,11 @@ function onResBody(this: ParserWithConn, chunk: Buffer): void {
   if (call === null || call.settled || conn.complete) return;
   conn.seen++;
   conn.activity = true;
-  call.handler.onResponseData(call, chunk);
+  try {
+    call.handler.onResponseData(call, chunk);
+  } catch (err) {
+    call.handlerThrew(err);
+  }
 }
 
 function onResMessageComplete(this: ParserWithConn): void {

@@ -32,6 +32,7 @@ import { splitListen } from './listen.ts';
 import { createCompareRoutes } from '../proxy/compare/routes.ts';
 import { createFaultRoutes } from '../proxy/faults/routes.ts';
 import { createShadowRoutes } from '../proxy/shadow/routes.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 export interface ControlOptions {
   configPath: string;
@@ -96,8 +97,15 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
   let config = loadConfigFile(configPath, opts.env);
   const dataDir = resolve(dirname(configPath), opts.dataDir ?? config.dataDir ?? '.weir');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(storeLocation(opts.store, config, configPath, dataDir), now);
-  const cleanup: Array<() => unknown> = [() => store.close()];
+  const lock = lockDataDir(dataDir);
+  let store: Awaited<ReturnType<typeof openStore>>;
+  try {
+    store = await openStore(storeLocation(opts.store, config, configPath, dataDir), now);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const cleanup: Array<() => unknown> = [() => lock.release(), () => store.close()];
   const fail = async (e: unknown): Promise<never> => {
     for (const f of cleanup.reverse()) await f();
     throw e;
@@ -230,6 +238,7 @@ export async function startControl(opts: ControlOptions): Promise<RunningControl
         await stopExtensions();
         await sink.close();
         await store.close();
+        lock.release();
       })();
       return closing;
     },

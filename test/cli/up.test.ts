@@ -240,3 +240,25 @@ test('weir up on a single core collects garbage on one thread (re-executed in pl
     await once(many.child, 'exit');
   }
 });
+
+test('weir up: a second process on the same data directory is refused with the owner pid; after a kill -9 the next one takes over', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-lock-'));
+  writeFileSync(join(dir, 'weir.yaml'), 'proxy:\n  listen: 127.0.0.1:0\ncontrol:\n  listen: 127.0.0.1:0\ndataDir: .weir\nevents: { store: false }\nservices:\n  shop:\n    match: { pathPrefix: / }\n    versions: { stable: http://127.0.0.1:9 }\n');
+  const first = run(['up', '--json'], dir);
+  t.after(() => first.child.kill('SIGKILL'));
+  await until(() => first.out().includes('\n'), 'first startup line', 20_000);
+  assert.equal(readFileSync(join(dir, '.weir', 'weir.pid'), 'utf8').trim(), String(first.child.pid));
+  const second = await exitOf(['up', '--json'], dir);
+  assert.equal(second.code, 1);
+  assert.match(second.err, new RegExp(`data directory .*\\.weir is in use by another Weir process \\(pid ${first.child.pid}\\)\\. Stop that process first, or give this one its own data directory`));
+  first.child.kill('SIGKILL'); // no clean-up: the pid file stays behind
+  await once(first.child, 'exit');
+  const third = run(['up', '--json'], dir);
+  t.after(() => third.child.kill('SIGKILL'));
+  await until(() => third.out().includes('\n'), 'third startup line', 20_000);
+  assert.equal(readFileSync(join(dir, '.weir', 'weir.pid'), 'utf8').trim(), String(third.child.pid));
+  third.child.kill('SIGTERM');
+  const [code] = await once(third.child, 'exit');
+  assert.equal(code, 0);
+  assert.throws(() => statSync(join(dir, '.weir', 'weir.pid')), /ENOENT/, 'a clean stop removes the pid file');
+});

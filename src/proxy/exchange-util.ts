@@ -3,7 +3,7 @@ import type { TransformCallback } from 'node:stream';
 import { WeirError, ERROR_STATUS } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import { murmur3Bytes, utf8 } from '../util/murmur3.ts';
-import { VIA } from './headers.ts';
+import { VIA, httpDate } from './headers.ts';
 
 /** Helpers of the proxy's exchanges: error classification, Weir's own error answers, body metering. */
 
@@ -33,7 +33,7 @@ export interface ErrorAnswerTarget {
 /** Writes Weir's own JSON error answer. */
 export function sendError(res: ErrorAnswerTarget, code: ErrorCode, message: string, requestId: string, status: number = ERROR_STATUS[code]): number {
   const body = JSON.stringify({ error: { code, message, requestId } });
-  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'x-request-id', requestId, 'via', VIA];
+  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'date', httpDate(), 'x-request-id', requestId, 'via', VIA];
   if (status === 503) headers.push('retry-after', '1');
   res.writeHead(status, headers);
   res.end(body);

@@ -25,6 +25,23 @@ export interface ForwardInfo {
 
 export const VIA = '1.1 weir';
 
+let dateSecond = -1;
+let dateValue = '';
+
+/**
+ * The `Date` header value for Weir's own answers (RFC 9110 §6.6.1: a server with a clock sends one),
+ * formatted once per second, as node:http and nginx cache it. Proxied answers keep the upstream's.
+ * @example httpDate(Date.UTC(2026, 10, 24)) // 'Tue, 24 Nov 2026 00:00:00 GMT'
+ */
+export function httpDate(now: number = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(second * 1000).toUTCString();
+  }
+  return dateValue;
+}
+
 const NONE: string[] = [];
 
 /** Names listed in a Connection header, lower-cased, minus the ordinary ones. */

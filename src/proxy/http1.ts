@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
 import { HTTPParser, consumeSocket, freeParser, methods, newParser, setReading, unconsumeSocket } from './llhttp.ts';
 import type { Llhttp, ParseError, ParserCallbacks, StreamHandle } from './llhttp.ts';
+import { httpDate } from './headers.ts';
 
 /*
  * The proxy's HTTP/1.1 server: net sockets driven by Node's own llhttp parser.
@@ -395,7 +396,7 @@ class Connection {
       if (res.owner !== null) res.owner.internalError();
       else if (!res.headersSent && !res.destroyed) {
         const body = '{"error":{"code":"INTERNAL","message":"internal error in the proxy"}}';
-        res.writeHead(500, ['content-type', 'application/json', 'content-length', String(body.length)]);
+        res.writeHead(500, ['content-type', 'application/json', 'content-length', String(body.length), 'date', httpDate()]);
         res.end(body);
       } else if (!res.finished) res.destroy();
     } catch {
@@ -442,7 +443,7 @@ class Connection {
     const body = JSON.stringify({ error: { code, message: tooLarge ? 'request headers are too large' : `malformed HTTP request (${err.code})` } });
     if (active !== null) active.res.destroyed = true; // its exchange hears of the close
     this.queue.length = 0;
-    this.socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    this.socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n${body}`);
     this.socket.destroySoon();
   }
 
@@ -579,7 +580,7 @@ export class Http1Server {
     const { headersTimeoutMs, keepAliveTimeoutMs } = this.options;
     for (const c of this.connections) {
       if (c.headStart > 0 && now - c.headStart > headersTimeoutMs) {
-        if (c.active === null) c.socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        if (c.active === null) c.socket.end(`HTTP/1.1 408 Request Timeout\r\ndate: ${httpDate()}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
         c.socket.destroySoon();
       } else if (c.idleSince > 0 && c.headStart === 0 && now - c.idleSince > keepAliveTimeoutMs) {
         c.socket.destroy();

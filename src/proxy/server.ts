@@ -2,7 +2,7 @@ import type { Server, Socket, AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { EventSink, WideEvent } from '../events/schema.ts';
-import { finishForwardHeaders, forwardHeaders, scanRequestHeaders } from './headers.ts';
+import { finishForwardHeaders, forwardHeaders, httpDate, scanRequestHeaders } from './headers.ts';
 import { chooseVersion } from './split.ts';
 import type { SplitChoice } from './split.ts';
 import { Exchange, sendError, pathOf, stickyHash, classifyError } from './exchange.ts';
@@ -237,7 +237,7 @@ export class Proxy implements ExchangeHost {
     const requestId = req.headers['x-request-id'] || randomUUID();
     const reject = (status: number, code: string, message: string, svc?: RuntimeService, choice?: SplitChoice) => {
       const body = JSON.stringify({ error: { code, message, requestId } });
-      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n${body}`);
       this.#inflight--;
       this.finishBare(req, startedAt, startMs, requestId, status, code, svc, choice);
     };

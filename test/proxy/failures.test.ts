@@ -104,6 +104,7 @@ test('request headers over maxHeaderBytes get 431', async (t) => {
   const res = await rawRequest(url, { headers: { 'x-big': 'a'.repeat(4096) } });
   assert.equal(res.status, 431);
   assert.equal(JSON.parse(res.body).error.code, 'HEADERS_TOO_LARGE');
+  assert.match(String(res.headers.date), /^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
 });
 
 test('maxPending per instance sheds load with 503 OVERLOADED', async (t) => {

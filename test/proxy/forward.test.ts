@@ -111,6 +111,8 @@ test('services match by host and path prefix, most specific first; no match is a
   const res = await request(`${url2}/x`);
   assert.equal(res.statusCode, 404);
   assert.equal(((await res.body.json()) as { error: { code: string } }).error.code, 'NO_ROUTE');
+  // Weir's own answers carry a Date (RFC 9110 §6.6.1), within a few seconds of now.
+  assert.ok(Math.abs(Date.parse(String(res.headers.date)) - Date.now()) < 5_000, `date: ${String(res.headers.date)}`);
 });
 
 test('the upstream URL path is a base path for forwarded requests', async (t) => {

@@ -1,7 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { WeirError } from '../errors.ts';
+import { readBody as readRawBody } from '../control/http.ts';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
@@ -11,22 +12,7 @@ const inflateAsync = promisify(inflate);
  * Throws WeirError PAYLOAD_TOO_LARGE or BAD_REQUEST.
  */
 export async function readBody(req: IncomingMessage, maxBytes: number, maxInflated = maxBytes * 4): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    throw new WeirError('PAYLOAD_TOO_LARGE', `request body is ${declared} bytes; the limit is ${maxBytes}`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.resume();
-      throw new WeirError('PAYLOAD_TOO_LARGE', `request body exceeds ${maxBytes} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const raw = Buffer.concat(chunks);
+  const raw = await readRawBody(req, maxBytes);
   const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   try {
     if (encoding === 'gzip' || encoding === 'x-gzip') return await gunzipAsync(raw, { maxOutputLength: maxInflated });
@@ -39,17 +25,4 @@ export async function readBody(req: IncomingMessage, maxBytes: number, maxInflat
   return raw;
 }
 
-/** Parses a JSON body, turning a syntax error into BAD_REQUEST. */
-export function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (cause) {
-    throw new WeirError('BAD_REQUEST', `body is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
+export { parseJson, sendJson } from '../control/http.ts';

@@ -1,5 +1,5 @@
 import { WeirError } from '../errors.ts';
-import { readBody, sendJson } from '../control/http.ts';
+import { parseJson, readBody, sendJson } from '../control/http.ts';
 import type { ApiRoute } from '../control/route.ts';
 import type { StateStore } from '../store/types.ts';
 import type { RolloutController } from './controller.ts';
@@ -10,12 +10,8 @@ import type { IncomingMessage } from 'node:http';
 async function optionalJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const raw = await readBody(req, 64 * 1024);
   if (raw.length === 0) return {};
-  try {
-    const v = JSON.parse(raw.toString('utf8')) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {};
-  } catch (cause) {
-    throw new WeirError('BAD_REQUEST', `the body is not valid JSON: ${(cause as Error).message}`, { cause });
-  }
+  const v = parseJson(raw);
+  return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : {};
 }
 
 /** A rollout as the API shows it: the state, its weights and the latest analysis runs. */

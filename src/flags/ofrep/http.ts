@@ -1,27 +1,21 @@
 /** The small HTTP pieces the OFREP routes need: bounded JSON bodies, JSON replies, ETag matching, tokens. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
+import { WeirError } from '../../errors.ts';
+import { readBody } from '../../control/http.ts';
 
 export type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; details: string };
 
-/** Reads a JSON body of at most `limit` bytes. An empty body is `undefined`. */
+/** Reads a JSON body of at most `limit` bytes (the API's reader, src/control/http.ts). An empty body is `undefined`. */
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return { ok: false, status: 413, details: `request body is larger than ${limit} bytes` };
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof WeirError) return { ok: false, status: err.status, details: err.message };
+    throw err;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      req.resume();
-      return { ok: false, status: 413, details: `request body is larger than ${limit} bytes` };
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = raw.toString('utf8');
   if (text.trim() === '') return { ok: true, value: undefined };
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -30,16 +24,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
-}
+export { sendJson } from '../../control/http.ts';
 
 /** A strong ETag for a response body. */
 export function etagOf(text: string): string {

@@ -45,7 +45,8 @@ procs.push(mirrorSlow.proc);
  * as `weir` in bench/proxy.ts, which also measures what the store adds. Seven processes each with
  * their own store on the proxies' core would measure DuckDB's background work, not shadowing.
  */
-async function weir(name: string, shadowTo: number | null, compare: boolean): Promise<number> {
+const controls = new Map<number, number>();
+async function weir(name: string, shadowTo: number | null, compare: boolean, maxLoad?: number): Promise<number> {
   const port = await freePort();
   const control = await freePort();
   const next = shadowTo ?? b2;
@@ -58,18 +59,28 @@ services:
     match: { pathPrefix: / }
     versions: { stable: http://127.0.0.1:${b1}, stable2: http://127.0.0.1:${b1}, next: http://127.0.0.1:${next} }
     weights: { stable: 100 }
-${shadowTo === null ? '' : `    shadow: { version: next, percent: 100, maxConcurrent: 256, timeout: 2s }\n`}${compare ? `    compare: { candidate: next, secondary: stable2, sampleRate: 0.05, maxConcurrent: 16, timeout: 2s }\n` : ''}`;
+${shadowTo === null ? '' : `    shadow: { version: next, percent: 100, maxConcurrent: 256, timeout: 2s${maxLoad === undefined ? '' : `, maxLoad: ${maxLoad}`} }\n`}${compare ? `    compare: { candidate: next, secondary: stable2, sampleRate: 0.05, maxConcurrent: 16, timeout: 2s }\n` : ''}`;
   const file = join(WORK, `weir-${name}.yaml`);
   writeFileSync(file, yaml);
   procs.push(pinned(1, process.execPath, [join(ROOT, 'bin/weir.ts'), 'up', '-c', file, '--no-watch'], { WEIR_ADMIN_TOKEN: 'bench-token' }));
   await waitPort(port);
+  controls.set(port, control);
   return port;
+}
+
+/** The shadow's copy counters of the Weir listening on `port` (its control API). */
+async function shadowCounters(port: number): Promise<{ sent: number; sampled: number; dropped: Record<string, number> }> {
+  const res = await fetch(`http://127.0.0.1:${controls.get(port)}/api/v1/services/shop/shadow`, { headers: { authorization: 'Bearer bench-token' } });
+  return ((await res.json()) as { counters: { sent: number; sampled: number; dropped: Record<string, number> } }).counters;
 }
 
 const ports = {
   'weir (no shadow)': await weir('off', null, false),
-  'weir shadow 100%': await weir('shadow', b2, false),
-  'weir shadow 100% (20 ms)': await weir('shadow-slow', bad.slow.port, false),
+  // Every request copied, as nginx's mirror does (maxLoad: 1 never sheds copies)…
+  'weir shadow 100%': await weir('shadow', b2, false, 1),
+  'weir shadow 100% (20 ms)': await weir('shadow-slow', bad.slow.port, false, 1),
+  // …and with the default maxLoad (0.8): at saturation copies give way to users' requests.
+  'weir shadow 100% (maxLoad 0.8)': await weir('shadow-shed', b2, false),
   'weir shadow+compare': await weir('both', b2, true),
   'shadow hangs': await weir('hang', bad.hang.port, true),
   'shadow resets': await weir('reset', bad.reset.port, true),
@@ -82,15 +93,24 @@ console.log(`shadow benchmark: ${ROUNDS} rounds × ${SECONDS}s, wrk -c${CONNECTI
 const tput: Array<[string, number]> = [
   ['nginx mirror 100%', mirror.port], ['nginx mirror 100% (no ka)', mirrorNoKa.port], ['weir shadow 100%', ports['weir shadow 100%']],
   ['nginx mirror 100% (20 ms)', mirrorSlow.port], ['weir shadow 100% (20 ms)', ports['weir shadow 100% (20 ms)']],
-  ['weir (no shadow)', ports['weir (no shadow)']],
+  ['weir (no shadow)', ports['weir (no shadow)']], ['weir shadow 100% (maxLoad 0.8)', ports['weir shadow 100% (maxLoad 0.8)']],
 ];
 if (ONLY !== 'latency') for (const [, port] of tput) await wrk(0, port, 2, CONNECTIONS);
 const rps = new Map<string, WrkResult[]>(tput.map(([n]) => [n, []]));
+const sentShare = new Map<string, number[]>(tput.map(([n]) => [n, []]));
 for (let r = 0; r < (ONLY === 'latency' ? 0 : ROUNDS); r++) {
   for (const [n, port] of tput) {
+    const before = n.startsWith('weir shadow') ? await shadowCounters(port) : undefined;
     const res = await wrk(0, port, SECONDS, CONNECTIONS);
     rps.get(n)!.push(res);
-    console.log(`  round ${r + 1} ${n.padEnd(26)} ${Math.round(res.rps)} rps  p99 ${res.p99.toFixed(2)} ms${res.errors ? `  errors ${res.errors}` : ''}`);
+    let copies = '';
+    if (before !== undefined) {
+      const after = await shadowCounters(port);
+      const sampled = after.sampled - before.sampled;
+      sentShare.get(n)!.push((after.sent - before.sent) / Math.max(1, sampled));
+      copies = `  copies sent ${(100 * (after.sent - before.sent) / Math.max(1, sampled)).toFixed(0)}% (overload ${after.dropped.overload - before.dropped.overload}, concurrency ${after.dropped.concurrency - before.dropped.concurrency})`;
+    }
+    console.log(`  round ${r + 1} ${n.padEnd(30)} ${Math.round(res.rps)} rps  p99 ${res.p99.toFixed(2)} ms${res.errors ? `  errors ${res.errors}` : ''}${copies}`);
   }
 }
 const rpsOf = (n: string) => (rps.get(n)!.length ? median(rps.get(n)!.map((x) => x.rps)) : NaN);
@@ -115,20 +135,26 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 
+{
+  const c = await shadowCounters(ports['weir shadow+compare']);
+  console.log(`  weir shadow+compare, over the latency rounds: ${c.sent} copies sent, ${c.dropped.overload} dropped as overload (maxLoad 0.8)`);
+}
 const off = lat.get('weir (no shadow)')!;
 const offP99 = median(off.map((x) => x.p99));
 console.log('\nsummary (medians of rounds)');
-console.log(`  ${'target'.padEnd(26)} ${'rps'.padStart(8)} ${'user p50'.padStart(9)} ${'user p99'.padStart(9)} ${'p99 ÷ off'.padStart(10)} ${'user errors'.padStart(12)}`);
-for (const [n] of tput) console.log(`  ${n.padEnd(26)} ${Math.round(rpsOf(n)).toString().padStart(8)}`);
+console.log(`  ${'target'.padEnd(30)} ${'rps'.padStart(8)} ${'user p50'.padStart(9)} ${'user p99'.padStart(9)} ${'p99 ÷ off'.padStart(10)} ${'user errors'.padStart(12)}`);
+for (const [n] of tput) console.log(`  ${n.padEnd(30)} ${Math.round(rpsOf(n)).toString().padStart(8)}`);
 for (const n of latNames) {
   const xs = lat.get(n)!;
   const p99 = median(xs.map((x) => x.p99));
   const errs = xs.reduce((a, x) => a + x.failed + x.non2xx, 0);
-  console.log(`  ${n.padEnd(26)} ${''.padStart(8)} ${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)} ${p99.toFixed(3).padStart(9)} ${(p99 / offP99).toFixed(2).padStart(10)} ${String(errs).padStart(12)}`);
+  console.log(`  ${n.padEnd(30)} ${''.padStart(8)} ${median(xs.map((x) => x.p50)).toFixed(3).padStart(9)} ${p99.toFixed(3).padStart(9)} ${(p99 / offP99).toFixed(2).padStart(10)} ${String(errs).padStart(12)}`);
 }
 console.log(`\n  weir shadow 100% ÷ nginx mirror 100%, shadow as fast as primary   ${(rpsOf('weir shadow 100%') / rpsOf('nginx mirror 100%')).toFixed(2)}×   (target ≥ 2)`);
 console.log(`  the same, nginx's mirror opening a connection per copy (no ka)  ${(rpsOf('weir shadow 100%') / rpsOf('nginx mirror 100% (no ka)')).toFixed(2)}×   (target ≥ 2)`);
 console.log(`  weir shadow 100% ÷ nginx mirror 100%, shadow answers in 20 ms    ${(rpsOf('weir shadow 100% (20 ms)') / rpsOf('nginx mirror 100% (20 ms)')).toFixed(2)}×   (target ≥ 2)`);
+const shed = 'weir shadow 100% (maxLoad 0.8)';
+console.log(`  ${shed}: ${(rpsOf(shed) / rpsOf('weir (no shadow)')).toFixed(2)}× the unshadowed rps with ${(100 * median(sentShare.get(shed)!)).toFixed(0)}% of requests copied (maxLoad 1: ${(rpsOf('weir shadow 100%') / rpsOf('weir (no shadow)')).toFixed(2)}× with ${(100 * median(sentShare.get('weir shadow 100%')!)).toFixed(0)}%)`);
 console.log(`  user p99, shadow+compare ÷ off          ${(median(lat.get('weir shadow+compare')!.map((x) => x.p99)) / offP99).toFixed(2)}×   (target ≤ 1.1)`);
 for (const n of ['shadow hangs', 'shadow resets', 'shadow 10 s late'] as const) {
   const xs = lat.get(n)!;

@@ -18,6 +18,7 @@ import type { TapHost } from './taps-types.ts';
 import { observeOutcome } from './faults/runtime.ts';
 import { Http1Server } from './http1.ts';
 import { reportInternalError } from './internal-error.ts';
+import { processLoad } from './load.ts';
 import type { ProxyRequest, ProxyResponse } from './http1.ts';
 
 /** Published when a service's faults stop on their own (the live error rate passed the budget). */
@@ -38,6 +39,8 @@ export interface ProxyOptions {
   rawStickyKey?: boolean;
   /** Largest request head; the client gets 431 above it. */
   maxHeaderBytes?: number;
+  /** The process's busy share, 0..1, for the copies' `maxLoad` (default: the event loop's utilization, src/proxy/load.ts). */
+  load?: () => number;
   /** Called for each finished request's event, after the sink (metrics, live counters). */
   onEvent?: (event: WideEvent) => void;
 }
@@ -93,7 +96,7 @@ export class Proxy implements ExchangeHost {
     this.#onEvent = opts.onEvent;
     this.captureHeaders = (opts.captureHeaders ?? []).map((h) => h.toLowerCase());
     this.rawStickyKey = opts.rawStickyKey ?? false;
-    this.tapHost = { now: this.now, random: this.#random, emit: (e) => this.#emit(e), pools: this.pools };
+    this.tapHost = { now: this.now, random: this.#random, load: opts.load ?? processLoad, emit: (e) => this.#emit(e), pools: this.pools };
     this.#table = compileTable(opts.table, this.registry, this.#stats, this.captureHeaders, this.pools, this.taps);
     this.#http = new Http1Server({
       maxHeaderBytes: opts.maxHeaderBytes ?? 16 * 1024,

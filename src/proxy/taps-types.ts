@@ -6,6 +6,8 @@ import type { CopyPools } from './shadow/copy.ts';
 export interface TapHost {
   now(): number;
   random(): number;
+  /** The proxy process's busy share, 0..1 (src/proxy/load.ts): copies stop above their `maxLoad`. */
+  load(): number;
   /** Pushes a shadow or compare event into the proxy's sink. */
   emit(event: WideEvent): void;
   readonly pools: CopyPools;

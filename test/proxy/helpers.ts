@@ -78,10 +78,14 @@ export function table(yaml: object, version = 1, overrides?: Record<string, Reco
   return buildTable(config(yaml).config, version, overrides);
 }
 
-/** A proxy on an ephemeral port in front of `services`, with an in-memory event sink. */
+/**
+ * A proxy on an ephemeral port in front of `services`, with an in-memory event sink. Its load gauge
+ * reads 0 unless a test passes `load`: the test process's own busy bursts must not shed copies
+ * (`maxLoad`) in tests that count them.
+ */
 export async function proxyFor(t: TestContext, services: object, opts: Partial<ProxyOptions> = {}, extra: object = {}): Promise<{ url: string; port: number; proxy: Proxy; events: WideEvent[] }> {
   const sink = createMemorySink();
-  const proxy = createProxy({ table: table({ services, ...extra }), sink, ...opts });
+  const proxy = createProxy({ table: table({ services, ...extra }), sink, load: () => 0, ...opts });
   const { port } = await proxy.listen(0, '127.0.0.1');
   t.after(() => proxy.close(0));
   return { url: `http://127.0.0.1:${port}`, port, proxy, events: sink.events };

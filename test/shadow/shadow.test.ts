@@ -179,3 +179,40 @@ test('regression: with a shadow, a chunked body over the request-body limit stil
   assert.equal(res.statusCode, 413);
   await res.body.dump();
 });
+
+test('maxLoad: while the proxy is busier than the cap, copies and comparisons are dropped as overload; users are answered', async (t) => {
+  const primary = await backend(t, echo('stable'));
+  const second = await backend(t, echo('stable'));
+  const rec = recorder();
+  const sh = await backend(t, rec.handler);
+  let load = 0.95;
+  const services = { shop: { match: { pathPrefix: '/' }, versions: { stable: primary.url, stable2: second.url, next: sh.url }, shadow: { version: 'next', maxLoad: 0.9 }, compare: { candidate: 'next', secondary: 'stable2', sampleRate: 1 } } };
+  const { url, proxy, events } = await proxyFor(t, services, { load: () => load });
+  for (let i = 0; i < 5; i++) {
+    const res = await request(`${url}/items/${i}`);
+    assert.equal(res.statusCode, 200);
+    await res.body.dump();
+  }
+  const sc = proxy.stats().taps.shadow.get('shop')!.counters;
+  const cc = proxy.taps.compare.get('shop')!.counters;
+  assert.equal(sc.dropped.overload, 5);
+  assert.equal(sc.sent, 0);
+  assert.equal(cc.dropped.overload, 5, 'the compare default (0.8) is passed too');
+  assert.ok(events.every((e) => e['weir.shadow'] === 'dropped:overload'));
+  load = 0.85; // under the shadow's 0.9, over the compare's default 0.8
+  await (await request(`${url}/items/9`)).body.dump();
+  await until(() => sc.completed === 1, 'the copy once the load fell');
+  assert.equal(cc.dropped.overload, 6);
+  assert.equal(rec.seen.length, 1);
+});
+
+test('the load gauge reads the event loop: near 1 right after the loop was held busy, near 0 after it waited', async () => {
+  const { processLoad } = await import('../../src/proxy/load.ts');
+  processLoad(); // starts sampling
+  const until2 = async (ok: () => boolean, what: string) => until(ok, what, 5_000);
+  const end = performance.now() + 300;
+  while (performance.now() < end) { /* the loop is held busy */ }
+  await until2(() => processLoad() > 0.5, 'a busy reading');
+  await new Promise((r) => setTimeout(r, 250));
+  await until2(() => processLoad() < 0.5, 'an idle reading');
+});

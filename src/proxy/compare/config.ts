@@ -78,6 +78,8 @@ export const compareSchema = z.strictObject({
   sampleRate: z.number().min(0).max(1).optional(),
   /** Most comparisons in flight; requests sampled beyond it are skipped (and counted). Default 16. */
   maxConcurrent: z.number().int().positive().optional(),
+  /** The proxy's busy share (0..1, as the shadow's `maxLoad`) above which comparisons are skipped as `overload`. Default 0.8. */
+  maxLoad: z.number().gt(0).max(1).optional(),
   /** Time allowed for each of the three responses. Default 10s. */
   timeout: duration.optional(),
   /** Compare requests with side effects (anything but GET/HEAD/OPTIONS) too. Default false. */
@@ -94,7 +96,7 @@ export type CompareConfig = z.output<typeof compareSchema>;
 export type CompareEndpointConfig = z.output<typeof compareEndpointSchema>;
 
 /** Defaults for the live integration (the proxy applies them). */
-export const COMPARE_DEFAULTS = { sampleRate: 0.01, maxConcurrent: 16, timeoutMs: 10_000, allowSideEffects: false } as const;
+export const COMPARE_DEFAULTS = { sampleRate: 0.01, maxConcurrent: 16, maxLoad: 0.8, timeoutMs: 10_000, allowSideEffects: false } as const;
 
 function rulesOf(ignore: z.output<typeof compareIgnoreSchema> | undefined, arraysAsSets: string[] | undefined): DiffRules {
   return { ignoreHeaders: ignore?.headers, ignorePaths: ignore?.paths, ignoreStatus: ignore?.status, arraysAsSets };

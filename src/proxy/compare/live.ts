@@ -135,6 +135,11 @@ export function startCompare(host: TapHost, ex: TapExchange, rc: RuntimeCompare,
     st.counters.dropped.unhealthy++;
     return null;
   }
+  if (host.load() > (cfg.maxLoad ?? COMPARE_DEFAULTS.maxLoad)) {
+    st.counters.sampled++;
+    st.counters.dropped.overload++;
+    return null;
+  }
   const refused = admitCopy(st.counters, st.bucket, { maxConcurrent: cfg.maxConcurrent ?? COMPARE_DEFAULTS.maxConcurrent, maxRps: 0 }, host.now());
   if (refused !== null) return null;
   copyAdmitted(st.health);

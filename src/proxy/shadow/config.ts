@@ -17,6 +17,7 @@ import type { RequestMatch } from '../zod-units.ts';
  *       credentials: { authorization: 'Bearer ${SHADOW_TOKEN}' }
  *       maxConcurrent: 64
  *       maxRps: 500
+ *       maxLoad: 0.8                      # no copies while the proxy is over 80% busy
  *       maxBodyBytes: 64KiB
  *       timeout: 5s
  * ```
@@ -47,6 +48,12 @@ export const shadowSchema = z.strictObject({
   maxConcurrent: z.number().int().positive().optional(),
   /** Most copies started per second (a token bucket, burst = one second's worth); more are dropped and counted. Default: no limit. */
   maxRps: z.number().positive().optional(),
+  /**
+   * The proxy's busy share (its event loop's utilization over the last 100 ms, 0..1) above which copies
+   * are dropped and counted as `overload`: users' requests come first when the proxy nears saturation.
+   * 1 never drops. Default 0.8.
+   */
+  maxLoad: z.number().gt(0).max(1).optional(),
   /** Largest request body copied; a larger body drops the copy. Default 64 KiB. */
   maxBodyBytes: byteCount.optional(),
   /** Whole time a copy may take; then it is abandoned. Default 5 s. */
@@ -69,11 +76,13 @@ export interface ShadowRoute {
   maxConcurrent: number;
   /** 0 = no limit. */
   maxRps: number;
+  /** Busy share (0..1) above which copies are dropped as `overload`. */
+  maxLoad: number;
   maxBodyBytes: number;
   timeoutMs: number;
 }
 
-export const SHADOW_DEFAULTS = { percent: 100, maxConcurrent: 64, maxBodyBytes: 64 * 1024, timeoutMs: 5_000 } as const;
+export const SHADOW_DEFAULTS = { percent: 100, maxConcurrent: 64, maxLoad: 0.8, maxBodyBytes: 64 * 1024, timeoutMs: 5_000 } as const;
 
 /**
  * The table's shadow settings for a `shadow:` block.
@@ -95,6 +104,7 @@ export function shadowRouteOf(c: ShadowConfig): ShadowRoute {
     setHeaders: set,
     maxConcurrent: c.maxConcurrent ?? SHADOW_DEFAULTS.maxConcurrent,
     maxRps: c.maxRps ?? 0,
+    maxLoad: c.maxLoad ?? SHADOW_DEFAULTS.maxLoad,
     maxBodyBytes: c.maxBodyBytes ?? SHADOW_DEFAULTS.maxBodyBytes,
     timeoutMs: c.timeout ?? SHADOW_DEFAULTS.timeoutMs,
   };

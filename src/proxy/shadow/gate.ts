@@ -5,7 +5,12 @@
  */
 
 /** Why a copy was not made. */
-export type DropReason = 'concurrency' | 'rate' | 'body' | 'slow' | 'unsafe-method' | 'unhealthy';
+/**
+ * Why a copy was not made: over a cap (`concurrency`, `rate`, `body`), abandoned at its timeout
+ * (`slow`), an unsafe method not opted in, the copy target's breaker open (`unhealthy`), or the proxy
+ * itself busier than `maxLoad` (`overload`).
+ */
+export type DropReason = 'concurrency' | 'rate' | 'body' | 'slow' | 'unsafe-method' | 'unhealthy' | 'overload';
 
 /** Counters of one copy stream (a service's shadow, or its compare), outliving routing tables. */
 export interface CopyCounters {
@@ -24,7 +29,7 @@ export interface CopyCounters {
 }
 
 export function newCounters(): CopyCounters {
-  return { sampled: 0, sent: 0, completed: 0, failed: 0, inflight: 0, dropped: { concurrency: 0, rate: 0, body: 0, slow: 0, 'unsafe-method': 0, unhealthy: 0 } };
+  return { sampled: 0, sent: 0, completed: 0, failed: 0, inflight: 0, dropped: { concurrency: 0, rate: 0, body: 0, slow: 0, 'unsafe-method': 0, unhealthy: 0, overload: 0 } };
 }
 
 /** A token bucket: `rate` tokens per second, at most `burst` saved. Mutable state, pure transitions. */

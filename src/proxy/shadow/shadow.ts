@@ -116,6 +116,11 @@ export function startShadow(host: TapHost, ex: TapExchange, sh: RuntimeShadow): 
     c.dropped.unhealthy++;
     return note('dropped:unhealthy');
   }
+  if (host.load() > r.maxLoad) {
+    c.sampled++;
+    c.dropped.overload++;
+    return note('dropped:overload');
+  }
   const refused = admitCopy(c, sh.state.bucket, r, now);
   if (refused !== null) return note(`dropped:${refused}`);
   copyAdmitted(sh.state.health);

@@ -16,9 +16,14 @@ let lastLogAt = Number.NEGATIVE_INFINITY;
 let unlogged = 0;
 let write: (line: string) => void = (line) => process.stderr.write(line);
 
-/** Internal errors contained since the process started. */
+/** Internal errors contained since the process started (with those its proxy workers reported). */
 export function internalErrorCount(): number {
   return count;
+}
+
+/** Adds errors a proxy worker process contained (and logged itself), so this process's metric counts them. */
+export function addWorkerInternalErrors(n: number): void {
+  count += n;
 }
 
 /** Where the log lines go (tests read them), starting a fresh interval; returns the previous writer. */

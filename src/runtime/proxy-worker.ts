@@ -5,6 +5,7 @@ import { createProxy } from '../proxy/server.ts';
 import type { Proxy, ProxyOptions } from '../proxy/server.ts';
 import type { RoutingTable } from '../proxy/table.ts';
 import type { EventSink, WideEvent } from '../events/schema.ts';
+import { internalErrorCount } from '../proxy/internal-error.ts';
 
 export type ToWorker =
   | { type: 'init'; table: RoutingTable; host: string; port: number; options: Pick<ProxyOptions, 'captureHeaders' | 'rawStickyKey' | 'maxHeaderBytes'>; capacity: number; flushMs: number }
@@ -13,7 +14,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'events'; events: WideEvent[]; dropped: number }
+  | { type: 'events'; events: WideEvent[]; dropped: number; internalErrors?: number }
   | { type: 'error'; message: string };
 
 /** Batches events to the parent; bounded, drops and counts when the parent cannot keep up. */
@@ -21,12 +22,15 @@ function ipcSink(capacity: number, flushMs: number): EventSink {
   let queue: WideEvent[] = [];
   let dropped = 0;
   let reported = 0;
+  let internalReported = 0;
   const send = () => {
-    if (queue.length === 0 && dropped === reported) return;
+    const internal = internalErrorCount();
+    if (queue.length === 0 && dropped === reported && internal === internalReported) return;
     const events = queue;
     queue = [];
-    const msg: FromWorker = { type: 'events', events, dropped: dropped - reported };
+    const msg: FromWorker = { type: 'events', events, dropped: dropped - reported, internalErrors: internal - internalReported };
     reported = dropped;
+    internalReported = internal;
     process.send!(msg);
   };
   const timer = setInterval(send, flushMs);

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { gcFlags } from './gc.ts';
+import { addWorkerInternalErrors } from '../proxy/internal-error.ts';
 import type { RoutingTable } from '../proxy/table.ts';
 import type { WideEvent } from '../events/schema.ts';
 import type { FromWorker, ToWorker } from './proxy-worker.ts';
@@ -41,7 +42,10 @@ export async function startWorkers(n: number, table: RoutingTable, host: string,
     ready.push(new Promise<void>((resolve, reject) => {
       w.on('message', (m: FromWorker) => {
         if (m.type === 'ready') resolve();
-        else if (m.type === 'events') onEvents(m.events, m.dropped);
+        else if (m.type === 'events') {
+          if (m.internalErrors) addWorkerInternalErrors(m.internalErrors);
+          onEvents(m.events, m.dropped);
+        }
         else if (m.type === 'error') reject(new Error(`proxy worker ${i}: ${m.message}`));
       });
       w.once('exit', (code) => reject(new Error(`proxy worker ${i} exited with ${code}`)));

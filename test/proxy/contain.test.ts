@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'undici';
 import { backend, echo, proxyFor, until } from './helpers.ts';
 import { createProxyMetrics } from '../../src/events/metrics.ts';
-import { internalErrorCount, reportInternalError, setInternalErrorLog, LOG_INTERVAL_MS } from '../../src/proxy/internal-error.ts';
+import { addWorkerInternalErrors, internalErrorCount, reportInternalError, setInternalErrorLog, LOG_INTERVAL_MS } from '../../src/proxy/internal-error.ts';
 
 // A bug in Weir's own request handling must cost one request, not the process: these tests make the
 // proxy's injected dependencies (its randomness, its event consumer) throw at chosen points and check
@@ -107,4 +107,14 @@ test('the internal-error log writes at most one trace per interval and counts th
   assert.equal(log.length, 2);
   assert.match(log[0], /first/);
   assert.match(log[1], /while handling a response \(2 more since the last report\)[\s\S]*fourth/);
+});
+
+test('errors the proxy workers contained count in the parent\'s metric, without a second log line', async (t) => {
+  const log = captureLog(t);
+  const before = internalErrorCount();
+  addWorkerInternalErrors(3);
+  assert.equal(internalErrorCount(), before + 3);
+  const scraped = await createProxyMetrics().metrics();
+  assert.equal(Number(/^weir_proxy_internal_errors_total (\d+)$/m.exec(scraped)?.[1]), before + 3);
+  assert.equal(log.length, 0);
 });

@@ -343,6 +343,16 @@ class Connection {
     const up = this.upgradeReq;
     if (up === null) return;
     this.upgradeReq = null;
+    if (this.active !== null || up.method === 'CONNECT') {
+      // Not one to hand over: a CONNECT (this is not a forward proxy), or an upgrade pipelined behind
+      // a request still being answered. llhttp parses nothing after an upgrade's head, so reading
+      // stops; the answers in progress and queued finish in order, then this one gets 400 and the
+      // connection closes (responseDone). Taking the socket now would strand those answers.
+      this.pauseReading();
+      this.rejectAfter = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+      if (this.active === null) this.endRejected();
+      return;
+    }
     const socket = this.socket;
     const d = data ?? this.parser.getCurrentBuffer();
     socket.removeListener('data', onData);
@@ -352,10 +362,6 @@ class Connection {
     this.release();
     this.server.connections.delete(this);
     this.closed = true; // for this server; the socket belongs to the upgrade now
-    if (this.active !== null || up.method === 'CONNECT') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
     try {
       this.server.options.onUpgrade(up, socket, ret < d.length ? d.subarray(ret) : EMPTY);
     } catch (err) {
@@ -416,8 +422,17 @@ class Connection {
     }
     const next = this.queue.shift();
     if (next !== undefined) return this.start(next);
+    if (this.rejectAfter !== null) return this.endRejected();
     this.idleSince = performance.now();
     if (this.server.draining) this.socket.end();
+  }
+
+  /** An upgrade or CONNECT this server refuses: its answer, written once the answers before it are out. */
+  rejectAfter: string | null = null;
+
+  endRejected(): void {
+    this.ending = true;
+    if (!this.closed && this.socket.writable) this.socket.end(this.rejectAfter ?? '');
   }
 
   pauseReading(): void {

@@ -206,6 +206,22 @@ test('bytes sent right behind an upgrade request reach the upstream', async (t) 
   assert.ok(text.endsWith('\r\n\r\nEARLY-BYTES'), 'both the bytes in the head\'s packet and the ones after it');
 });
 
+test('an upgrade pipelined behind requests in flight: they are answered in order, then 400 and close; a CONNECT gets 400', async (t) => {
+  // A slow upstream, so the first request is still being answered when the upgrade's head arrives.
+  const up = await backend(t, (req, res) => setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`answer to ${req.url}`), 30));
+  const { port, proxy, events } = await proxyFor(t, svc({ stable: up.url }));
+  const { text, closed } = await converse(port,
+    'GET /one HTTP/1.1\r\nhost: x\r\n\r\nGET /two HTTP/1.1\r\nhost: x\r\n\r\nGET /ws HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
+  assert.deepEqual(heads(text), ['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 400']);
+  assert.ok(text.indexOf('answer to /one') < text.indexOf('answer to /two'), 'in order');
+  assert.ok(closed);
+  await until(() => events.length === 2, 'both events');
+  assert.equal(proxy.stats().inflight, 0, 'no exchange is stranded');
+  const connect = await converse(port, 'CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+  assert.deepEqual(heads(connect.text), ['HTTP/1.1 400']);
+  assert.ok(connect.closed);
+});
+
 test('every connection frees its llhttp parsers (they are not garbage-collected)', async (t) => {
   const { parsersInUse } = await import('../../src/proxy/llhttp.ts');
   // An upstream that closes every connection, so both sides make a parser per request.

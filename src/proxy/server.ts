@@ -1,5 +1,6 @@
 import type { Server, Socket, AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { channel } from 'node:diagnostics_channel';
 import type { EventSink, WideEvent } from '../events/schema.ts';
 import { finishForwardHeaders, forwardHeaders, httpDate, scanRequestHeaders } from './headers.ts';
@@ -18,6 +19,7 @@ import type { TapHost } from './taps-types.ts';
 import { observeOutcome } from './faults/runtime.ts';
 import { Http1Server } from './http1.ts';
 import { reportInternalError } from './internal-error.ts';
+import { ERROR_STATUS, WeirError } from '../errors.ts';
 import { processLoad } from './load.ts';
 import type { ProxyRequest, ProxyResponse } from './http1.ts';
 
@@ -240,7 +242,7 @@ export class Proxy implements ExchangeHost {
     const requestId = req.headers['x-request-id'] || randomUUID();
     const reject = (status: number, code: string, message: string, svc?: RuntimeService, choice?: SplitChoice) => {
       const body = JSON.stringify({ error: { code, message, requestId } });
-      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Gateway'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n${body}`);
+      if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\ndate: ${httpDate()}\r\nconnection: close\r\n\r\n${body}`);
       this.#inflight--;
       this.finishBare(req, startedAt, startMs, requestId, status, code, svc, choice);
     };
@@ -254,7 +256,19 @@ export class Proxy implements ExchangeHost {
     const headers = forwardHeaders(req.rawHeaders, { clientIp, proto: 'http', requestId, traffic: choice.traffic, upgrade: true });
     const protocol = String(req.headers.upgrade ?? 'websocket');
     socket.on('error', () => socket.destroy());
-    inst.upgrades.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol }).then(({ headers: up, socket: upstream }) => {
+    // The upstream's answer is awaited for the version's headers timeout at most (undici's own default
+    // is 300 s). The client's socket is paused meanwhile (its early bytes wait for the pipe), so a
+    // client that hangs up is only noticed once the answer is written: the timeout bounds that too.
+    const abort = new AbortController();
+    const headersMs = version.route.timeouts.headersMs;
+    const timer = headersMs > 0 ? setTimeout(() => abort.abort(new WeirError('UPSTREAM_TIMEOUT', `the upstream did not answer the upgrade within ${headersMs} ms`)), headersMs) : undefined;
+    const settle = () => clearTimeout(timer);
+    inst.upgrades.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol, signal: abort.signal }).then(({ headers: up, socket: upstream }) => {
+      settle();
+      if (socket.destroyed) {
+        upstream.destroy();
+        return reject(499, 'CLIENT_CLOSED', 'the client closed the connection', svc, choice);
+      }
       let head101 = 'HTTP/1.1 101 Switching Protocols\r\n';
       for (const [k, v] of Object.entries(up)) {
         for (const one of Array.isArray(v) ? v : [v]) if (one !== undefined) head101 += `${k}: ${one}\r\n`;
@@ -278,8 +292,9 @@ export class Proxy implements ExchangeHost {
       this.#sink.push(event);
       this.#onEvent?.(event);
     }, (err: unknown) => {
-      const { code, message } = classifyError(err);
-      reject(502, code, message, svc, choice);
+      settle();
+      const { code, message } = classifyError(abort.signal.aborted ? abort.signal.reason : err);
+      reject(ERROR_STATUS[code], code, message, svc, choice);
     }).catch((err: unknown) => {
       reportInternalError(err, 'WebSocket upgrade');
       socket.destroy();

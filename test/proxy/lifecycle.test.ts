@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
+import net from 'node:net';
 import { Pool, request } from 'undici';
 import { WebSocketServer, WebSocket } from 'ws';
 import { backend, echo, proxyFor, table, until } from './helpers.ts';
@@ -74,6 +75,42 @@ test('WebSocket upgrades pass through to the chosen version', async (t) => {
   await until(() => events.length === 1, 'event');
   assert.equal(events[0]['http.response.status_code'], 101);
   assert.equal(events[0]['service.version'], 'canary');
+});
+
+test('an upgrade the upstream never answers: 504 after the headers timeout, also when the client has left', async (t) => {
+  // An upstream that accepts connections and reads, but never answers.
+  const held: net.Socket[] = [];
+  let closedByProxy = 0;
+  const silent = net.createServer((s) => {
+    held.push(s);
+    s.on('error', () => {});
+    s.on('close', () => { closedByProxy++; });
+    s.resume();
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.after(() => { for (const s of held) s.destroy(); silent.close(); });
+  const up = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+  const { port, proxy, events } = await proxyFor(t, { shop: { match: { pathPrefix: '/' }, versions: { stable: { upstreams: [up], timeouts: { headers: 200 } } } } });
+  const upgradeHead = 'GET /socket HTTP/1.1\r\nhost: shop\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n';
+
+  const client = net.connect(port, '127.0.0.1');
+  let text = '';
+  client.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+  client.write(upgradeHead);
+  await once(client, 'close');
+  assert.match(text, /^HTTP\/1\.1 504 Gateway Timeout\r\n/);
+  assert.match(text, /"code":"UPSTREAM_TIMEOUT"/);
+  await until(() => events.length === 1 && closedByProxy === 1, 'the event, and the upstream connection closed');
+  assert.equal(events[0]['error.type'], 'UPSTREAM_TIMEOUT');
+
+  const leaving = net.connect(port, '127.0.0.1');
+  leaving.on('error', () => {});
+  leaving.write(upgradeHead);
+  await until(() => held.length === 2, 'the second attempt reaching the upstream');
+  leaving.destroy();
+  await until(() => events.length === 2 && closedByProxy === 2, 'the attempt ended (the timeout bounds it)');
+  assert.equal(proxy.stats().inflight, 0);
 });
 
 test('routing-table swaps under load fail zero requests', async (t) => {

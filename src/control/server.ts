@@ -48,6 +48,15 @@ function digest(s: string): Buffer {
  *   const server = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }] });
  *   await listenOn(server, 8081, '127.0.0.1');
  */
+/** A path parameter, percent-decoded; bad escapes (`%zz`) are the client's error, not the server's. */
+function decodeParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new WeirError('BAD_REQUEST', `the {${name}} part of the path is not valid percent-encoding: ${raw}`);
+  }
+}
+
 export function createControlServer(opts: ControlServerOptions): Server {
   const compiled = opts.routes.map(compile);
   const tokenHeaders = opts.tokenHeaders ?? [];
@@ -68,14 +77,16 @@ export function createControlServer(opts: ControlServerOptions): Server {
   return createServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const url = new URL(req.url ?? '/', 'http://control');
-      let pathMatched = false;
+      const allowed: string[] = [];
       for (const c of compiled) {
         const m = c.pattern.exec(url.pathname);
         if (!m) continue;
-        pathMatched = true;
-        if (c.route.method !== req.method && !(req.method === 'HEAD' && c.route.method === 'GET')) continue;
+        if (c.route.method !== req.method && !(req.method === 'HEAD' && c.route.method === 'GET')) {
+          allowed.push(c.route.method);
+          continue;
+        }
         const params: Record<string, string> = {};
-        c.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1])));
+        c.names.forEach((n, i) => (params[n] = decodeParam(n, m[i + 1])));
         const principal = authenticate(req);
         if (c.route.scope !== 'public') {
           if (!principal) throw new WeirError('UNAUTHORIZED', 'send a token: Authorization: Bearer <token> (the admin token is printed by `weir up` and stored in <dataDir>/admin-token)');
@@ -85,7 +96,10 @@ export function createControlServer(opts: ControlServerOptions): Server {
         await c.route.handler(req, res, ctx);
         return;
       }
-      if (pathMatched) throw new WeirError('NOT_FOUND', `${req.method} is not supported on ${url.pathname}`);
+      if (allowed.length > 0) {
+        res.setHeader('allow', [...new Set(allowed)].join(', '));
+        throw new WeirError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}; use ${[...new Set(allowed)].join(' or ')}`);
+      }
       throw new WeirError('NOT_FOUND', `no API route ${req.method} ${url.pathname}`);
     } catch (err) {
       const { status, body } = errorBody(err);

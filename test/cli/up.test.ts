@@ -95,6 +95,13 @@ test('weir up: proxy and control API in one process; weights via API and CLI; re
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, 'VALIDATION_FAILED');
   assert.equal((await api('PUT', '/api/v1/services/nope/weights', { stable: 100 })).body.error.code, 'NOT_FOUND');
+  const wrongMethod = await request(info.control + '/api/v1/services/shop/weights', { method: 'PATCH', headers: { authorization: `Bearer ${info.token}` } });
+  assert.equal(wrongMethod.statusCode, 405);
+  assert.equal(wrongMethod.headers.allow, 'PUT');
+  assert.equal(((await wrongMethod.body.json()) as { error: { code: string } }).error.code, 'METHOD_NOT_ALLOWED');
+  const badEscape = await api('GET', '/api/v1/services/%zz');
+  assert.equal(badEscape.status, 400);
+  assert.equal(badEscape.body.error.code, 'BAD_REQUEST');
   const ok = await api('PUT', '/api/v1/services/shop/weights', { weights: { stable: 0, canary: 100 }, reason: 'test' });
   assert.equal(ok.status, 200);
   assert.deepEqual(ok.body.weights, { stable: 0, canary: 100 });

@@ -220,7 +220,7 @@ export class Exchange {
     } else if (this.upstreamMs >= 0) {
       inst.succeeded(); // it connected and answered; a later failure is not a connect failure
     }
-    if (this.res.headersSent) {
+    if (this.res.headersSent && !this.res.retract()) {
       // Mid-body failure: the status is already on the wire, so the only honest signal is a reset.
       this.errorCode = code;
       this.res.destroy();
@@ -255,7 +255,7 @@ export class Exchange {
     this.abort(new WeirError('INTERNAL', 'internal error in the proxy'));
     if (this.done) return; // the abort's onResponseError answered and ended it
     this.release();
-    if (!this.res.headersSent && !this.res.destroyed) return this.fail('INTERNAL', 'internal error in the proxy');
+    if ((!this.res.headersSent || this.res.retract()) && !this.res.destroyed) return this.fail('INTERNAL', 'internal error in the proxy');
     this.errorCode = 'INTERNAL';
     if (!this.res.finished) {
       this.status = this.status || 500;

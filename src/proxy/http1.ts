@@ -216,6 +216,26 @@ export class ProxyResponse {
     this.#head = `${head}\r\n`;
   }
 
+  /** The head, and so the status, has gone to the socket (until the first body bytes or `end`, it waits here). */
+  get committed(): boolean {
+    return this.headersSent && this.#head === null;
+  }
+
+  /**
+   * Takes back a head not yet written, so another answer (Weir's own error) can take its place: an
+   * upstream that fails between its head and its first body bytes still gets the client a 502, not a
+   * connection closed on nothing. False once the head is on the wire.
+   */
+  retract(): boolean {
+    if (!this.headersSent || this.#head === null || this.finished || this.destroyed) return false;
+    this.headersSent = false;
+    this.#head = null;
+    this.#chunked = false;
+    this.#noBody = false;
+    this.#close = false;
+    return true;
+  }
+
   /** Sends `100 Continue` (for a request that asked with `expect: 100-continue`). */
   writeContinue(): void {
     if (!this.headersSent && !this.#conn.closed) this.#conn.socket.write('HTTP/1.1 100 Continue\r\n\r\n');

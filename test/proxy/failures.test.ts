@@ -176,6 +176,21 @@ test('a client that goes away aborts the upstream request and is recorded as CLI
   assert.equal(events[0]['error.type'], 'CLIENT_CLOSED');
 });
 
+test('an upstream that fails after its head but before any body: the client still gets a clean 502, not a closed connection', async (t) => {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.on('data', () => s.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const { url, events } = await proxyFor(t, svc({ stable: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` }));
+  assert.deepEqual(await errorOf(await request(url)), [502, 'UPSTREAM_BAD_RESPONSE']);
+  await until(() => events.length === 1, 'event');
+  assert.equal(events[0]['http.response.status_code'], 502);
+  assert.equal(events[0]['error.type'], 'UPSTREAM_BAD_RESPONSE');
+});
+
 test('an upstream that sends two answers to one request: the user gets the first, and the connection is never reused', async (t) => {
   // A desynchronised upstream (two responses in one write, or the start of a second one) must not
   // hand its extra bytes to the next user's request on that connection.

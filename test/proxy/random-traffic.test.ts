@@ -122,8 +122,9 @@ for (const seed of [1, 2]) {
     const compare = () => proxy.taps.compare.get('shop')?.counters.inflight ?? 0;
     await until(() => proxy.stats().inflight === 0 && shadow() === 0 && compare() === 0, 'nothing left in flight', 15_000);
     assert.equal(internalErrorCount(), before);
-    const res = await request(`${url}/after`, { headers: { 'x-user-id': 'u1' } });
-    assert.ok([200, 502, 503, 504].includes(res.statusCode), `an answer: ${res.statusCode}`);
+    // The healthy version still answers (pinned with the test token: sticky routing may pick 'bad').
+    const res = await request(`${url}/after`, { headers: { 'x-weir-test-token': 'fuzz-test-token', 'x-weir-version': 'stable' } });
+    assert.equal(res.statusCode, 200);
     await res.body.dump();
   });
 }

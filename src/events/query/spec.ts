@@ -7,6 +7,8 @@ import type { Calc, CalcOp, Filter, FilterOp, Having, HavingOp, NormalizedQuery,
 export * from './types.ts';
 
 const DEFAULT_TIME_RANGE_S = 7200;
+/** The largest time in seconds a query may name: 9999-12-31T23:59:59Z (JavaScript dates and the bucket labels end there). */
+const MAX_TIME_S = 253_402_300_799;
 const DEFAULT_LIMIT = 1000;
 const NICE_GRANULARITIES_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800];
 const NUMERIC = new Set(['BIGINT', 'INTEGER', 'DOUBLE']);
@@ -193,6 +195,10 @@ export function validateQuery(input: unknown, catalog: FieldCatalog, nowMs: numb
     if (v === undefined || v === null) return undefined;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       p.add(k, 'must be a non-negative number of seconds');
+      return undefined;
+    }
+    if (v > MAX_TIME_S) {
+      p.add(k, `must be at most ${MAX_TIME_S} seconds (9999-12-31, the last time a timestamp can hold)`);
       return undefined;
     }
     return v;

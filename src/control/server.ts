@@ -40,14 +40,6 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/**
- * The control API's HTTP server: matches routes, checks bearer tokens against each route's scope,
- * and serialises every failure as `{ error: { code, message, details } }` with a stable code.
- *
- * @example
- *   const server = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }] });
- *   await listenOn(server, 8081, '127.0.0.1');
- */
 /** A path parameter, percent-decoded; bad escapes (`%zz`) are the client's error, not the server's. */
 function decodeParam(name: string, raw: string): string {
   try {
@@ -57,6 +49,14 @@ function decodeParam(name: string, raw: string): string {
   }
 }
 
+/**
+ * The control API's HTTP server: matches routes, checks bearer tokens against each route's scope,
+ * and serialises every failure as `{ error: { code, message, details } }` with a stable code.
+ *
+ * @example
+ *   const server = createControlServer({ routes, tokens: () => [{ token, principal: { scope: 'admin', name: 'admin' } }] });
+ *   await listenOn(server, 8081, '127.0.0.1');
+ */
 export function createControlServer(opts: ControlServerOptions): Server {
   const compiled = opts.routes.map(compile);
   const tokenHeaders = opts.tokenHeaders ?? [];
@@ -97,8 +97,9 @@ export function createControlServer(opts: ControlServerOptions): Server {
         return;
       }
       if (allowed.length > 0) {
-        res.setHeader('allow', [...new Set(allowed)].join(', '));
-        throw new WeirError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}; use ${[...new Set(allowed)].join(' or ')}`);
+        const methods = [...new Set(allowed)];
+        res.setHeader('allow', methods.join(', '));
+        throw new WeirError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${url.pathname}; use ${methods.join(' or ')}`);
       }
       throw new WeirError('NOT_FOUND', `no API route ${req.method} ${url.pathname}`);
     } catch (err) {

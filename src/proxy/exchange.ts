@@ -240,17 +240,13 @@ export class Exchange {
     }
   }
 
-  /** The upstream client contained an exception thrown by one of this exchange's callbacks. */
-  onInternalError(): void {
-    this.internalError();
-  }
-
   /**
-   * Weir's own code threw while handling this request (src/proxy/internal-error.ts has reported it):
-   * the upstream call is abandoned, the client gets a 500 when nothing has been sent yet (else its
-   * connection is closed), and the event records `error.type` INTERNAL.
+   * Weir's own code threw while handling this request (src/proxy/internal-error.ts has reported it;
+   * the server or the upstream client calls this): the upstream call is abandoned, the client gets a
+   * 500 when nothing has been sent yet (else its connection is closed), and the event records
+   * `error.type` INTERNAL.
    */
-  internalError(): void {
+  onInternalError(): void {
     if (this.done) return;
     this.abort(new WeirError('INTERNAL', 'internal error in the proxy'));
     if (this.done) return; // the abort's onResponseError answered and ended it

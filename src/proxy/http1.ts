@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http';
 import { HTTPParser, consumeSocket, freeParser, methods, newParser, setReading, unconsumeSocket } from './llhttp.ts';
 import type { Llhttp, ParseError, ParserCallbacks, StreamHandle } from './llhttp.ts';
 import { httpDate } from './headers.ts';
+import { sendError } from './exchange-util.ts';
 
 /*
  * The proxy's HTTP/1.1 server: net sockets driven by Node's own llhttp parser.
@@ -158,7 +159,7 @@ function aborted(): Error {
 export interface ResponseOwner {
   onClientClose(): void;
   /** Weir's own code threw while handling the request (already reported): answer 500 or close, and record it. */
-  internalError(): void;
+  onInternalError(): void;
 }
 
 /**
@@ -214,11 +215,6 @@ export class ProxyResponse {
     if (close) head += 'connection: close\r\n';
     else if (req.httpVersion === '1.0') head += 'connection: keep-alive\r\n';
     this.#head = `${head}\r\n`;
-  }
-
-  /** The head, and so the status, has gone to the socket (until the first body bytes or `end`, it waits here). */
-  get committed(): boolean {
-    return this.headersSent && this.#head === null;
   }
 
   /**
@@ -369,7 +365,7 @@ class Connection {
       // stops; the answers in progress and queued finish in order, then this one gets 400 and the
       // connection closes (responseDone). Taking the socket now would strand those answers.
       this.pauseReading();
-      this.rejectAfter = 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+      this.rejectUpgrade = true;
       if (this.active === null) this.endRejected();
       return;
     }
@@ -419,12 +415,9 @@ class Connection {
     const res = req.res;
     try {
       this.server.options.onRequestError?.(err, req);
-      if (res.owner !== null) res.owner.internalError();
-      else if (!res.headersSent && !res.destroyed) {
-        const body = '{"error":{"code":"INTERNAL","message":"internal error in the proxy"}}';
-        res.writeHead(500, ['content-type', 'application/json', 'content-length', String(body.length), 'date', httpDate()]);
-        res.end(body);
-      } else if (!res.finished) res.destroy();
+      if (res.owner !== null) res.owner.onInternalError();
+      else if (!res.headersSent && !res.destroyed) sendError(res, 'INTERNAL', 'internal error in the proxy', req.headers['x-request-id'] ?? '');
+      else if (!res.finished) res.destroy();
     } catch {
       this.socket.destroy(); // containing it failed too: close this connection, keep the process
     }
@@ -442,17 +435,17 @@ class Connection {
     }
     const next = this.queue.shift();
     if (next !== undefined) return this.start(next);
-    if (this.rejectAfter !== null) return this.endRejected();
+    if (this.rejectUpgrade) return this.endRejected();
     this.idleSince = performance.now();
     if (this.server.draining) this.socket.end();
   }
 
-  /** An upgrade or CONNECT this server refuses: its answer, written once the answers before it are out. */
-  rejectAfter: string | null = null;
+  /** An upgrade or CONNECT this server refuses: it gets 400 once the answers before it are out. */
+  rejectUpgrade = false;
 
   endRejected(): void {
     this.ending = true;
-    if (!this.closed && this.socket.writable) this.socket.end(this.rejectAfter ?? '');
+    if (!this.closed && this.socket.writable) this.socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   }
 
   pauseReading(): void {

@@ -262,9 +262,8 @@ export class Proxy implements ExchangeHost {
     const abort = new AbortController();
     const headersMs = version.route.timeouts.headersMs;
     const timer = headersMs > 0 ? setTimeout(() => abort.abort(new WeirError('UPSTREAM_TIMEOUT', `the upstream did not answer the upgrade within ${headersMs} ms`)), headersMs) : undefined;
-    const settle = () => clearTimeout(timer);
     inst.upgrades.upgrade({ path: inst.basePath + url, method: req.method as 'GET', headers, protocol, signal: abort.signal }).then(({ headers: up, socket: upstream }) => {
-      settle();
+      clearTimeout(timer);
       if (socket.destroyed) {
         upstream.destroy();
         return reject(499, 'CLIENT_CLOSED', 'the client closed the connection', svc, choice);
@@ -292,7 +291,7 @@ export class Proxy implements ExchangeHost {
       this.#sink.push(event);
       this.#onEvent?.(event);
     }, (err: unknown) => {
-      settle();
+      clearTimeout(timer);
       const { code, message } = classifyError(abort.signal.aborted ? abort.signal.reason : err);
       reject(ERROR_STATUS[code], code, message, svc, choice);
     }).catch((err: unknown) => {
